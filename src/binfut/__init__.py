@@ -1,0 +1,1 @@
+"""binfut: the Binance USD-M Futures toolkit."""

@@ -1,0 +1,174 @@
+"""Local order validation and rounding against exchangeInfo filters.
+
+Checked before an order leaves (on by default): PRICE_FILTER (min, max, tick), LOT_SIZE (LIMIT
+orders) and MARKET_LOT_SIZE (MARKET orders) for min, max and step, and MIN_NOTIONAL when a price is
+known and the order is not reduce-only. A violation raises
+:class:`~binfut.errors.FilterViolation` naming the field, the value and the rule, and nothing is
+sent. Rounding helpers snap to the grid *towards safety* (down for quantity; down for a buy price and
+up for a sell price unless told otherwise). Pure: exchangeInfo comes in as a decoded mapping.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from typing import Any
+
+from binfut.errors import FilterViolation, LocalProtocolError
+
+__all__ = ["ORDER_ENDPOINTS", "FilterBook", "SymbolFilters"]
+
+# Endpoints whose parameters are checked against the filters before sending.
+ORDER_ENDPOINTS = frozenset(
+    {"new_order", "test_order", "modify_order", "new_algo_order", "place_batch_orders", "modify_batch_orders"}
+)
+
+_ZERO = Decimal(0)
+
+
+def _dec(value: Any) -> Decimal:
+    return value if isinstance(value, Decimal) else Decimal(repr(value) if isinstance(value, float) else str(value))
+
+
+@dataclass(frozen=True, slots=True)
+class SymbolFilters:
+    """The filters of one symbol (zero means "no bound", as Binance uses it)."""
+
+    symbol: str
+    tick_size: Decimal
+    min_price: Decimal
+    max_price: Decimal
+    step_size: Decimal
+    min_qty: Decimal
+    max_qty: Decimal
+    market_step_size: Decimal
+    market_min_qty: Decimal
+    market_max_qty: Decimal
+    min_notional: Decimal
+
+    @classmethod
+    def from_symbol_info(cls, info: Mapping[str, Any]) -> SymbolFilters:
+        by_type = {f.get("filterType"): f for f in info.get("filters", ())}
+        price = by_type.get("PRICE_FILTER", {})
+        lot = by_type.get("LOT_SIZE", {})
+        market = by_type.get("MARKET_LOT_SIZE", lot)
+        notional = by_type.get("MIN_NOTIONAL", {})
+        return cls(
+            symbol=str(info["symbol"]),
+            tick_size=_dec(price.get("tickSize", 0)),
+            min_price=_dec(price.get("minPrice", 0)),
+            max_price=_dec(price.get("maxPrice", 0)),
+            step_size=_dec(lot.get("stepSize", 0)),
+            min_qty=_dec(lot.get("minQty", 0)),
+            max_qty=_dec(lot.get("maxQty", 0)),
+            market_step_size=_dec(market.get("stepSize", 0)),
+            market_min_qty=_dec(market.get("minQty", 0)),
+            market_max_qty=_dec(market.get("maxQty", 0)),
+            min_notional=_dec(notional.get("notional", notional.get("minNotional", 0))),
+        )
+
+    # -- checks -------------------------------------------------------------------------------
+
+    def check_price(self, price: Decimal, field: str = "price") -> None:
+        if price <= _ZERO:
+            raise FilterViolation(field, price, "price must be > 0", symbol=self.symbol)
+        if self.min_price and price < self.min_price:
+            raise FilterViolation(field, price, f"PRICE_FILTER minPrice={self.min_price}", symbol=self.symbol)
+        if self.max_price and price > self.max_price:
+            raise FilterViolation(field, price, f"PRICE_FILTER maxPrice={self.max_price}", symbol=self.symbol)
+        if self.tick_size and (price - self.min_price) % self.tick_size:
+            raise FilterViolation(field, price, f"PRICE_FILTER tickSize={self.tick_size}", symbol=self.symbol)
+
+    def check_quantity(self, qty: Decimal, *, market: bool, field: str = "quantity") -> None:
+        step, low, high, name = (
+            (self.market_step_size, self.market_min_qty, self.market_max_qty, "MARKET_LOT_SIZE")
+            if market
+            else (self.step_size, self.min_qty, self.max_qty, "LOT_SIZE")
+        )
+        if qty <= _ZERO:
+            raise FilterViolation(field, qty, "quantity must be > 0", symbol=self.symbol)
+        if low and qty < low:
+            raise FilterViolation(field, qty, f"{name} minQty={low}", symbol=self.symbol)
+        if high and qty > high:
+            raise FilterViolation(field, qty, f"{name} maxQty={high}", symbol=self.symbol)
+        if step and (qty - low) % step:
+            raise FilterViolation(field, qty, f"{name} stepSize={step}", symbol=self.symbol)
+
+    def check_notional(self, price: Decimal, qty: Decimal) -> None:
+        if self.min_notional and price * qty < self.min_notional:
+            raise FilterViolation(
+                "notional", price * qty, f"MIN_NOTIONAL notional={self.min_notional} (price x quantity)", symbol=self.symbol
+            )
+
+    def check_order(self, params: Mapping[str, Any]) -> None:
+        """Check one order's wire-named parameters (``price``, ``quantity``, ``type``, ...)."""
+        order_type = str(getattr(params.get("type"), "value", params.get("type") or "")).upper()
+        market = order_type.endswith("MARKET")
+        price = params.get("price")
+        qty = params.get("quantity")
+        if price is not None:
+            self.check_price(_dec(price))
+        for trigger in ("stopPrice", "triggerPrice", "activatePrice", "activationPrice"):
+            if params.get(trigger) is not None:
+                self.check_price(_dec(params[trigger]), trigger)
+        if qty is not None:
+            self.check_quantity(_dec(qty), market=market)
+        reduce_only = str(params.get("reduceOnly", "false")).lower() == "true"
+        if price is not None and qty is not None and not reduce_only and not market:
+            self.check_notional(_dec(price), _dec(qty))
+
+    # -- rounding -----------------------------------------------------------------------------
+
+    def round_price(self, price: Decimal | float | str, *, up: bool = False) -> Decimal:
+        """Snap ``price`` to the tick grid (down, or up with ``up=True``)."""
+        value = _dec(price)
+        if not self.tick_size:
+            return value
+        steps = ((value - self.min_price) / self.tick_size).to_integral_value(ROUND_CEILING if up else ROUND_FLOOR)
+        return (self.min_price + steps * self.tick_size).quantize(self.tick_size)
+
+    def round_quantity(self, qty: Decimal | float | str, *, market: bool = False) -> Decimal:
+        """Snap ``qty`` down to the step grid (never rounds up: never more than asked)."""
+        value = _dec(qty)
+        step = self.market_step_size if market else self.step_size
+        if not step:
+            return value
+        return ((value / step).to_integral_value(ROUND_FLOOR) * step).quantize(step)
+
+
+class FilterBook:
+    """Filters of every symbol, from one exchangeInfo."""
+
+    __slots__ = ("_symbols",)
+
+    def __init__(self, symbols: Iterable[SymbolFilters]) -> None:
+        self._symbols = {s.symbol: s for s in symbols}
+
+    @classmethod
+    def from_exchange_info(cls, info: Mapping[str, Any]) -> FilterBook:
+        return cls(SymbolFilters.from_symbol_info(s) for s in info.get("symbols", ()))
+
+    def __getitem__(self, symbol: str) -> SymbolFilters:
+        try:
+            return self._symbols[symbol]
+        except KeyError:
+            raise LocalProtocolError(f"symbol={symbol!r} is not listed in exchangeInfo") from None
+
+    def __contains__(self, symbol: object) -> bool:
+        return symbol in self._symbols
+
+    def __len__(self) -> int:
+        return len(self._symbols)
+
+    def check(self, endpoint_name: str, params: Mapping[str, Any]) -> None:
+        """Validate the order(s) in an order endpoint's parameters; raise on the first violation."""
+        if endpoint_name in ("place_batch_orders", "modify_batch_orders"):
+            batch = params.get("batchOrders")
+            for order in batch if isinstance(batch, list | tuple) else ():
+                if isinstance(order, Mapping) and "symbol" in order:
+                    self[str(order["symbol"])].check_order(order)
+            return
+        symbol = params.get("symbol")
+        if symbol:
+            self[str(symbol)].check_order(params)

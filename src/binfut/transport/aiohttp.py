@@ -1,0 +1,71 @@
+"""Async HTTP transport on aiohttp: one pooled session, created lazily inside the running loop.
+
+URLs are passed pre-encoded (``yarl.URL(..., encoded=True)``) so the query that was signed is exactly
+the query that is sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import aiohttp
+from yarl import URL
+
+from binfut.errors import ConnectError, ConnectTimeout, ReadTimeout, TransportError
+from binfut.protocol.request import PreparedRequest, RawResponse
+
+__all__ = ["AiohttpTransport"]
+
+
+class AiohttpTransport:
+    """Async transport.
+
+    Parameters
+    ----------
+    timeout : total seconds per request
+    limit : simultaneous connections
+    session : an existing ``aiohttp.ClientSession`` to use (not closed by :meth:`aclose`)
+    """
+
+    def __init__(self, *, timeout: float = 10.0, limit: int = 100, session: aiohttp.ClientSession | None = None) -> None:
+        self._timeout = aiohttp.ClientTimeout(total=timeout, sock_connect=min(timeout, 5.0))
+        self._limit = limit
+        self._session = session
+        self._owns = session is None
+
+    def _open(self) -> aiohttp.ClientSession:
+        connector = aiohttp.TCPConnector(limit=self._limit, ttl_dns_cache=300, enable_cleanup_closed=False)
+        self._session = aiohttp.ClientSession(connector=connector, timeout=self._timeout, auto_decompress=True)
+        return self._session
+
+    async def handle(self, request: PreparedRequest) -> RawResponse:
+        session = self._session or self._open()
+        try:
+            async with session.request(
+                request.method,
+                URL(request.url, encoded=True),
+                headers=request.headers,
+                data=request.body,
+                allow_redirects=False,
+            ) as resp:
+                body = await resp.read()
+                headers = {k.lower(): v for k, v in resp.headers.items()}
+                return RawResponse(resp.status, headers, body)
+        except aiohttp.ServerTimeoutError as exc:
+            if isinstance(exc, aiohttp.ConnectionTimeoutError):
+                raise ConnectTimeout(f"connect timeout: {request!r}") from exc
+            raise ReadTimeout(f"read timeout: {request!r}") from exc
+        except asyncio.TimeoutError as exc:
+            raise ReadTimeout(f"timeout: {request!r}") from exc
+        except aiohttp.ClientConnectorError as exc:
+            raise ConnectError(f"cannot connect: {request!r}") from exc
+        except (aiohttp.ClientError, OSError) as exc:
+            raise TransportError(f"{type(exc).__name__}: {request!r}") from exc
+
+    async def aclose(self) -> None:
+        if self._session is not None and self._owns:
+            await self._session.close()
+        self._session = None if self._owns else self._session
+
+    def __repr__(self) -> str:
+        return "AiohttpTransport()"
