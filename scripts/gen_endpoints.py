@@ -99,7 +99,8 @@ def render_signature(ep: Endpoint, imports: Imports) -> tuple[str, str]:
 def weight_text(ep: Endpoint) -> str:
     if isinstance(ep.weight, int):
         return str(ep.weight)
-    return (ep.weight.__doc__ or "depends on parameters").strip()
+    text = (ep.weight.__doc__ or "depends on parameters").strip()
+    return text.removeprefix("weight ")
 
 
 def docstring(ep: Endpoint, extra: str = "") -> str:
@@ -112,7 +113,8 @@ def docstring(ep: Endpoint, extra: str = "") -> str:
             lines.append(f"{py_name(p)} : {p.doc}")
     if ep.doc:
         lines += ["", "References", "----------", ep.doc]
-    return "\n        ".join(['"""' + lines[0]] + lines[1:]) + '\n        """'
+    indented = [f"        {line}" if line else "" for line in lines[1:]]
+    return "\n".join(['"""' + lines[0], *indented, '        """'])
 
 
 def render(is_async: bool) -> str:
@@ -173,6 +175,7 @@ def render(is_async: bool) -> str:
         "",
         "    __slots__ = ()",
         f"    _call: {call_type}",
+        "",
         "",
     ]
     return "\n".join(header) + "\n".join(methods)

@@ -170,10 +170,10 @@ def _send_with_policy(ctx: FlowContext, endpoint: Endpoint, wire: Mapping[str, s
             raise error
         if isinstance(error, RateLimited) and raw.status == 429:
             # Binance refused the request unprocessed, so resending it after the wait is safe.
+            # The limiter holds every request (this one included) until Retry-After has passed.
             ctx.limiter.on_rate_limited(ctx.local_ms(), error.retry_after)
-            wait = error.retry_after if error.retry_after is not None else retry.backoff(attempt, ctx.rng.random())
+            wait = error.retry_after if error.retry_after is not None else 60.0
             if attempt + 1 < retry.attempts and wait <= retry.max_wait:
-                yield Wait(wait, "429 Retry-After")
                 attempt += 1
                 continue
             raise error

@@ -69,6 +69,7 @@ class RateLimiter:
         default_factory=lambda: {10_000: Window(10_000, 300), 60_000: Window(60_000, 1200)}
     )
     banned_until_ms: int = 0
+    blocked_until_ms: int = 0
     last: UsageSnapshot = field(default_factory=lambda: UsageSnapshot({}, {}))
 
     def configure(self, rate_limits: Iterable[Mapping[str, Any] | Any]) -> None:
@@ -96,7 +97,7 @@ class RateLimiter:
 
     def delay_for(self, now_ms: int, weight: int, orders: int) -> float:
         """Seconds to wait before a request of this cost may be sent."""
-        wait = 0
+        wait = max(0, self.blocked_until_ms - now_ms)
         for w in self.weight.values():
             wait = max(wait, w.wait_ms(now_ms, weight, self.headroom))
         if orders:
@@ -135,7 +136,10 @@ class RateLimiter:
         self.banned_until_ms = max(self.banned_until_ms, now_ms + int((retry_after_s or 120) * 1000))
 
     def on_rate_limited(self, now_ms: int, retry_after_s: float | None) -> None:
-        """Record a 429: the current windows are full until Retry-After."""
+        """Record a 429: nothing more is sent until Retry-After (or, without it, the window's end)."""
+        if retry_after_s is not None:
+            self.blocked_until_ms = max(self.blocked_until_ms, now_ms + int(retry_after_s * 1000))
+            return
         for w in self.weight.values():
             w.roll(now_ms)
             w.used = max(w.used, w.limit)
