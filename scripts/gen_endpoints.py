@@ -58,7 +58,7 @@ def type_str(tp: Any, imports: Imports) -> str:
         return "None"
     origin = typing.get_origin(tp)
     if origin is typing.Union or origin is types.UnionType:
-        return " | ".join(type_str(a, imports) for a in typing.get_args(tp))
+        return " | ".join(dict.fromkeys(type_str(a, imports) for a in typing.get_args(tp)))
     if origin is not None:
         args = ", ".join(type_str(a, imports) for a in typing.get_args(tp))
         name = {list: "list", dict: "dict", tuple: "tuple"}.get(origin, getattr(origin, "__name__", "Any"))
@@ -126,7 +126,7 @@ def render(is_async: bool) -> str:
         sig, body = render_signature(ep, imports)
         ret = type_str(ep.returns, imports)
         if ep.returns_all is not None:
-            ret = f"{ret} | {type_str(ep.returns_all, imports)}"
+            ret = " | ".join(dict.fromkeys([*ret.split(" | "), *type_str(ep.returns_all, imports).split(" | ")]))
         methods.append(
             f"    {prefix} {ep.name}(\n        {sig},\n    ) -> {ret}:\n"
             f"        {docstring(ep)}\n"

@@ -87,6 +87,8 @@ class TimeInForce(StrEnum):
     FOK = "FOK"
     GTX = "GTX"  # post-only
     GTD = "GTD"
+    RPI = "RPI"  # retail price improvement (post-only, RPI book)
+    GTE_GTC = "GTE_GTC"  # seen on closePosition orders in responses
 
 
 class WorkingType(StrEnum):

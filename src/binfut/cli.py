@@ -1,0 +1,269 @@
+"""The ``binfut`` command: everyday client commands and ``binfut exchange serve``.
+
+Every command takes ``--env local|testnet|demo|mainnet`` (default local) and ``--url`` for the local
+exchange, prints a table (or JSON with ``--json``), and turns any binfut error into one clear line
+on stderr with exit status 1 — a traceback only with ``--debug``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from decimal import Decimal
+from typing import Any
+
+import msgspec
+import typer
+
+from binfut.client import Client
+from binfut.config import Environment
+from binfut.errors import BinfutError
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Binance USD-M Futures toolkit.")
+exchange_app = typer.Typer(no_args_is_help=True, help="The local exchange (offline testnet).")
+order_app = typer.Typer(no_args_is_help=True, help="Place, cancel and inspect orders.")
+app.add_typer(exchange_app, name="exchange")
+app.add_typer(order_app, name="order")
+
+
+class State:
+    env: str = "local"
+    url: str | None = None
+    as_json: bool = False
+    debug: bool = False
+
+
+STATE = State()
+
+
+@app.callback()
+def _global(
+    env: str = typer.Option("local", "--env", help="local, testnet, demo or mainnet"),
+    url: str = typer.Option(None, "--url", help="REST base URL (the local exchange's, by default http://127.0.0.1:8765)"),
+    as_json: bool = typer.Option(False, "--json", help="print JSON instead of tables"),
+    debug: bool = typer.Option(False, "--debug", help="show tracebacks"),
+) -> None:
+    STATE.env, STATE.url, STATE.as_json, STATE.debug = env, url, as_json, debug
+
+
+@contextmanager
+def _client() -> Iterator[Client]:
+    if STATE.env not in {e.value for e in Environment}:
+        raise typer.BadParameter(f"--env must be one of local, testnet, demo, mainnet (got {STATE.env!r})")
+    client = Client(env=STATE.env, base_url=STATE.url)
+    try:
+        yield client
+    finally:
+        client.close()
+
+
+def _plain(value: Any) -> Any:
+    return msgspec.to_builtins(value, enc_hook=lambda v: str(v) if isinstance(v, Decimal) else repr(v))
+
+
+def _show(rows: Any, columns: list[str] | None = None, title: str | None = None) -> None:
+    data = _plain(rows)
+    if STATE.as_json:
+        typer.echo(json.dumps(data, indent=2))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    items = data if isinstance(data, list) else [data]
+    if not items:
+        typer.echo("(none)")
+        return
+    keys = columns or [k for k in items[0] if not isinstance(items[0][k], list | dict)]
+    table = Table(title=title)
+    for key in keys:
+        table.add_column(key)
+    for item in items:
+        table.add_row(*(str(item.get(k, "")) for k in keys))
+    Console().print(table)
+
+
+def _run(action: Callable[[], None]) -> None:
+    try:
+        action()
+    except BinfutError as exc:
+        if STATE.debug:
+            raise
+        typer.echo(f"error: {type(exc).__name__}: {exc}", err=True)
+        raise typer.Exit(1) from None
+
+
+@app.command("time")
+def time_cmd() -> None:
+    """Server time and the measured clock offset."""
+
+    def go() -> None:
+        with _client() as c:
+            server = c.server_time()
+            offset = c.sync_time()
+            _show({"serverTime": server.server_time, "offsetMs": offset})
+
+    _run(go)
+
+
+@app.command("price")
+def price_cmd(symbol: str = typer.Argument(None, help="omit for every symbol")) -> None:
+    """Last price of a symbol (or all)."""
+
+    def go() -> None:
+        with _client() as c:
+            _show(c.ticker_price(symbol=symbol.upper() if symbol else None), ["symbol", "price", "time"])
+
+    _run(go)
+
+
+@app.command("info")
+def info_cmd(symbol: str) -> None:
+    """Filters and leverage brackets of a symbol."""
+
+    def go() -> None:
+        with _client() as c:
+            info = _plain(c.exchange_info())
+            match = [s for s in info.get("symbols", []) if s.get("symbol") == symbol.upper()]
+            if not match:
+                raise BinfutError(f"symbol {symbol.upper()} is not listed")
+            sym = match[0]
+            if STATE.as_json:
+                typer.echo(json.dumps(sym, indent=2))
+                return
+            _show({k: v for k, v in sym.items() if not isinstance(v, list | dict)}, title=symbol.upper())
+            _show(sym.get("filters", []), ["filterType", "tickSize", "stepSize", "minQty", "maxQty", "notional"], title="filters")
+
+    _run(go)
+
+
+@app.command("klines")
+def klines_cmd(symbol: str, interval: str = typer.Argument("1m"), limit: int = typer.Option(20, "--limit")) -> None:
+    """Recent klines."""
+
+    def go() -> None:
+        with _client() as c:
+            _show(c.klines(symbol=symbol.upper(), interval=interval, limit=limit))
+
+    _run(go)
+
+
+@app.command("funding")
+def funding_cmd(symbol: str, limit: int = typer.Option(10, "--limit")) -> None:
+    """Funding rate history."""
+
+    def go() -> None:
+        with _client() as c:
+            _show(c.funding_rate(symbol=symbol.upper(), limit=limit))
+
+    _run(go)
+
+
+@app.command("account")
+def account_cmd() -> None:
+    """Balances (needs API credentials: BINFUT_API_KEY / BINFUT_API_SECRET)."""
+
+    def go() -> None:
+        with _client() as c:
+            _show(c.balance(), ["asset", "balance", "availableBalance", "crossUnPnl"])
+
+    _run(go)
+
+
+@app.command("positions")
+def positions_cmd(symbol: str = typer.Argument(None)) -> None:
+    """Open positions."""
+
+    def go() -> None:
+        with _client() as c:
+            rows = [p for p in _plain(c.position_risk(symbol=symbol.upper() if symbol else None)) if Decimal(p.get("positionAmt", "0"))]
+            _show(rows, ["symbol", "positionSide", "positionAmt", "entryPrice", "markPrice", "unRealizedProfit", "liquidationPrice"])
+
+    _run(go)
+
+
+@order_app.command("new")
+def order_new(
+    symbol: str,
+    side: str,
+    quantity: str,
+    price: str = typer.Option(None, "--price", help="omit for a MARKET order"),
+    tif: str = typer.Option("GTC", "--tif"),
+    reduce_only: bool = typer.Option(False, "--reduce-only"),
+) -> None:
+    """Place a LIMIT (with --price) or MARKET order."""
+
+    def go() -> None:
+        with _client() as c:
+            kind = "LIMIT" if price else "MARKET"
+            order = c.new_order(
+                symbol=symbol.upper(),
+                side=side.upper(),
+                type=kind,
+                quantity=quantity,
+                price=price,
+                time_in_force=tif if price else None,
+                reduce_only=reduce_only or None,
+                new_order_resp_type="RESULT",
+            )
+            _show(order, ["symbol", "orderId", "clientOrderId", "side", "type", "status", "price", "origQty", "executedQty", "avgPrice"])
+
+    _run(go)
+
+
+@order_app.command("cancel")
+def order_cancel(symbol: str, order_id: int = typer.Option(None, "--id"), client_id: str = typer.Option(None, "--client-id")) -> None:
+    """Cancel one order by id or client id."""
+
+    def go() -> None:
+        with _client() as c:
+            _show(c.cancel_order(symbol=symbol.upper(), order_id=order_id, orig_client_order_id=client_id), ["symbol", "orderId", "status"])
+
+    _run(go)
+
+
+@order_app.command("status")
+def order_status(symbol: str, order_id: int = typer.Option(None, "--id"), client_id: str = typer.Option(None, "--client-id")) -> None:
+    """Query one order."""
+
+    def go() -> None:
+        with _client() as c:
+            _show(c.query_order(symbol=symbol.upper(), order_id=order_id, orig_client_order_id=client_id))
+
+    _run(go)
+
+
+@order_app.command("open")
+def order_open(symbol: str = typer.Argument(None)) -> None:
+    """Open orders."""
+
+    def go() -> None:
+        with _client() as c:
+            _show(
+                c.open_orders(symbol=symbol.upper() if symbol else None),
+                ["symbol", "orderId", "side", "type", "price", "origQty", "executedQty", "status"],
+            )
+
+    _run(go)
+
+
+@exchange_app.command(
+    "serve", context_settings={"allow_extra_args": True, "ignore_unknown_options": True, "help_option_names": []}
+)
+def exchange_serve(ctx: typer.Context) -> None:
+    """Run the local exchange: binfut exchange serve --port 8765 --api-key K --api-secret S ..."""
+    from binfut.emulator.server import serve_main
+
+    raise typer.Exit(serve_main(list(ctx.args)))
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the ``binfut`` script."""
+    app(args=argv if argv is not None else sys.argv[1:], prog_name="binfut")
+
+
+if __name__ == "__main__":
+    main()
