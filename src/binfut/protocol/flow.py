@@ -41,7 +41,7 @@ from binfut.protocol.codec import encode_params
 from binfut.protocol.endpoints import BY_NAME
 from binfut.protocol.filters import ORDER_ENDPOINTS, FilterBook
 from binfut.protocol.ratelimit import RateLimiter
-from binfut.protocol.request import PreparedRequest, RawResponse, build_request
+from binfut.protocol.request import PreparedRequest, build_request
 from binfut.protocol.response import DecoderCache, api_error
 from binfut.protocol.spec import Endpoint
 from binfut.protocol.timesync import TimeSync

@@ -6,8 +6,6 @@ the query that is sent.
 
 from __future__ import annotations
 
-import asyncio
-
 import aiohttp
 from yarl import URL
 
@@ -55,7 +53,7 @@ class AiohttpTransport:
             if isinstance(exc, aiohttp.ConnectionTimeoutError):
                 raise ConnectTimeout(f"connect timeout: {request!r}") from exc
             raise ReadTimeout(f"read timeout: {request!r}") from exc
-        except asyncio.TimeoutError as exc:
+        except TimeoutError as exc:
             raise ReadTimeout(f"timeout: {request!r}") from exc
         except aiohttp.ClientConnectorError as exc:
             raise ConnectError(f"cannot connect: {request!r}") from exc

@@ -12,7 +12,6 @@ import pytest
 from binfut import errors as E
 from binfut.client import AsyncClient, Client
 from binfut.config import ClientConfig
-
 from helpers.scenario import API_KEY, API_SECRET, T0, ScenarioServer, Seen
 
 EXCHANGE_INFO = {

@@ -51,17 +51,17 @@ __all__ = [
 _ZERO = Decimal(0)
 
 
-class Empty(Model, frozen=True):
+class Empty(Model, frozen=True, kw_only=True):
     """The empty object ``{}`` (``DELETE /fapi/v1/listenKey``)."""
 
 
-class ListenKey(Model, frozen=True):
+class ListenKey(Model, frozen=True, kw_only=True):
     """A user-data-stream key (start and keepalive both return it)."""
 
     listen_key: str
 
 
-class AccountAsset(Model, frozen=True):
+class AccountAsset(Model, frozen=True, kw_only=True):
     """One margin asset of the account (``assets`` of account v2/v3).
 
     ``margin_available`` is only sent by v2.
@@ -83,7 +83,7 @@ class AccountAsset(Model, frozen=True):
     update_time_ms: int = msgspec.field(default=0, name="updateTime")
 
 
-class AccountPosition(Model, frozen=True):
+class AccountPosition(Model, frozen=True, kw_only=True):
     """One position of ``GET /fapi/v3/account`` (only symbols with a position or open orders)."""
 
     symbol: str
@@ -98,7 +98,7 @@ class AccountPosition(Model, frozen=True):
     update_time_ms: int = msgspec.field(default=0, name="updateTime")
 
 
-class AccountPositionV2(Model, frozen=True):
+class AccountPositionV2(Model, frozen=True, kw_only=True):
     """One position of ``GET /fapi/v2/account`` (every symbol; ``leverage`` is a string on the wire)."""
 
     symbol: str
@@ -119,7 +119,7 @@ class AccountPositionV2(Model, frozen=True):
     update_time_ms: int = msgspec.field(default=0, name="updateTime")
 
 
-class _AccountTotals(Model, frozen=True):
+class _AccountTotals(Model, frozen=True, kw_only=True):
     """Totals shared by account v2 and v3.
 
     In single-asset mode they cover the USDT asset only; in multi-assets mode they are USD values.
@@ -164,7 +164,7 @@ class AccountInfoV2(_AccountTotals, frozen=True):
     positions: list[AccountPositionV2] = msgspec.field(default_factory=list)
 
 
-class Balance(Model, frozen=True):
+class Balance(Model, frozen=True, kw_only=True):
     """One asset of ``GET /fapi/v2/balance`` / ``GET /fapi/v3/balance``."""
 
     asset: str
@@ -178,7 +178,7 @@ class Balance(Model, frozen=True):
     update_time_ms: int = msgspec.field(default=0, name="updateTime")
 
 
-class Income(Model, frozen=True):
+class Income(Model, frozen=True, kw_only=True):
     """One entry of ``GET /fapi/v1/income``.
 
     Quirks: ``tranId`` is documented as a string and sent as a number; ``tradeId`` is ``""`` for
@@ -197,7 +197,7 @@ class Income(Model, frozen=True):
     trade_id: int | str = ""
 
 
-class Bracket(Model, frozen=True):
+class Bracket(Model, frozen=True, kw_only=True):
     """One notional bracket (Binance sends these as JSON numbers, decoded exactly)."""
 
     bracket: int
@@ -208,7 +208,7 @@ class Bracket(Model, frozen=True):
     cum: Decimal = _ZERO
 
 
-class LeverageBracket(Model, frozen=True):
+class LeverageBracket(Model, frozen=True, kw_only=True):
     """Brackets of one symbol; ``notional_coef`` only appears when the user's brackets are adjusted."""
 
     symbol: str
@@ -216,7 +216,7 @@ class LeverageBracket(Model, frozen=True):
     notional_coef: Decimal | None = None
 
 
-class CommissionRate(Model, frozen=True):
+class CommissionRate(Model, frozen=True, kw_only=True):
     """Maker / taker (and RPI) commission rates of one symbol, as fractions (0.0002 = 0.02 %)."""
 
     symbol: str
@@ -225,25 +225,25 @@ class CommissionRate(Model, frozen=True):
     rpi_commission_rate: Decimal | None = None
 
 
-class PositionMode(Model, frozen=True):
+class PositionMode(Model, frozen=True, kw_only=True):
     """``dual_side_position``: True = hedge mode, False = one-way mode (on every symbol)."""
 
     dual_side_position: bool
 
 
-class MultiAssetsMode(Model, frozen=True):
+class MultiAssetsMode(Model, frozen=True, kw_only=True):
     """``multi_assets_margin``: True = multi-assets mode, False = single-asset mode."""
 
     multi_assets_margin: bool
 
 
-class FeeBurn(Model, frozen=True):
+class FeeBurn(Model, frozen=True, kw_only=True):
     """``fee_burn``: True when fees are paid in BNB at a discount."""
 
     fee_burn: bool
 
 
-class TradingIndicator(Model, frozen=True):
+class TradingIndicator(Model, frozen=True, kw_only=True):
     """One quantitative-rules indicator (UFR, IFER, GCR, DR, TMV) and its trigger threshold."""
 
     indicator: str
@@ -253,14 +253,14 @@ class TradingIndicator(Model, frozen=True):
     planned_recover_time_ms: int = msgspec.field(default=0, name="plannedRecoverTime")
 
 
-class ApiTradingStatus(Model, frozen=True):
+class ApiTradingStatus(Model, frozen=True, kw_only=True):
     """``GET /fapi/v1/apiTradingStatus``: indicators keyed by symbol (or ``"ACCOUNT"`` for account-wide ones)."""
 
     indicators: dict[str, list[TradingIndicator]] = msgspec.field(default_factory=dict)
     update_time_ms: int = msgspec.field(default=0, name="updateTime")
 
 
-class AccountConfig(Model, frozen=True):
+class AccountConfig(Model, frozen=True, kw_only=True):
     """``GET /fapi/v1/accountConfig``."""
 
     fee_tier: int = 0
@@ -273,7 +273,7 @@ class AccountConfig(Model, frozen=True):
     update_time_ms: int = msgspec.field(default=0, name="updateTime")  # reserved, Binance says ignore
 
 
-class SymbolConfig(Model, frozen=True):
+class SymbolConfig(Model, frozen=True, kw_only=True):
     """One symbol of ``GET /fapi/v1/symbolConfig``: margin type and leverage settings.
 
     Quirk: ``isAutoAddMargin`` is documented as a boolean but shown as the string ``"false"``;
@@ -287,7 +287,7 @@ class SymbolConfig(Model, frozen=True):
     max_notional_value: Decimal = _ZERO
 
 
-class RateLimitInfo(Model, frozen=True):
+class RateLimitInfo(Model, frozen=True, kw_only=True):
     """One order rate limit of the account (``GET /fapi/v1/rateLimit/order``)."""
 
     rate_limit_type: str
@@ -296,7 +296,7 @@ class RateLimitInfo(Model, frozen=True):
     limit: int
 
 
-class DownloadId(Model, frozen=True):
+class DownloadId(Model, frozen=True, kw_only=True):
     """Answer of the ``*/asyn`` endpoints: an id to poll with the matching ``*/asyn/id`` endpoint."""
 
     download_id: str
@@ -304,7 +304,7 @@ class DownloadId(Model, frozen=True):
     avg_cost_ms_last_30d: int = msgspec.field(default=0, name="avgCostTimestampOfLast30d")
 
 
-class DownloadLink(Model, frozen=True):
+class DownloadLink(Model, frozen=True, kw_only=True):
     """Answer of the ``*/asyn/id`` endpoints.
 
     ``status`` is ``"processing"`` (``url`` empty, ``expiration_timestamp_ms`` -1) or
@@ -319,7 +319,7 @@ class DownloadLink(Model, frozen=True):
     is_expired: bool | str | None = None
 
 
-class ConvertPair(Model, frozen=True):
+class ConvertPair(Model, frozen=True, kw_only=True):
     """One convertible pair with its amount limits (``GET /fapi/v1/convert/exchangeInfo``)."""
 
     from_asset: str
@@ -330,7 +330,7 @@ class ConvertPair(Model, frozen=True):
     to_asset_max_amount: Decimal = _ZERO
 
 
-class ConvertQuote(Model, frozen=True):
+class ConvertQuote(Model, frozen=True, kw_only=True):
     """A convert quote; ``quote_id`` is only present when the account has enough funds."""
 
     ratio: Decimal
@@ -341,7 +341,7 @@ class ConvertQuote(Model, frozen=True):
     valid_timestamp_ms: int = msgspec.field(default=0, name="validTimestamp")
 
 
-class ConvertAcceptResult(Model, frozen=True):
+class ConvertAcceptResult(Model, frozen=True, kw_only=True):
     """Answer of ``POST /fapi/v1/convert/acceptQuote``; ``order_status`` PROCESS / ACCEPT_SUCCESS / SUCCESS / FAIL."""
 
     order_id: str
@@ -349,7 +349,7 @@ class ConvertAcceptResult(Model, frozen=True):
     create_time_ms: int = msgspec.field(default=0, name="createTime")
 
 
-class ConvertOrderStatus(Model, frozen=True):
+class ConvertOrderStatus(Model, frozen=True, kw_only=True):
     """``GET /fapi/v1/convert/orderStatus`` (here ``orderId`` is a number, in acceptQuote a string)."""
 
     order_id: int | str
@@ -363,7 +363,7 @@ class ConvertOrderStatus(Model, frozen=True):
     create_time_ms: int = msgspec.field(default=0, name="createTime")
 
 
-class PmAccountInfo(Model, frozen=True):
+class PmAccountInfo(Model, frozen=True, kw_only=True):
     """``GET /fapi/v1/pmAccountInfo`` (classic portfolio margin); ``max_withdraw_amount`` is to be ignored."""
 
     asset: str

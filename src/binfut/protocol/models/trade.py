@@ -54,7 +54,7 @@ __all__ = [
 _ZERO = Decimal(0)
 
 
-class CodeMsg(Model, frozen=True):
+class CodeMsg(Model, frozen=True, kw_only=True):
     """The bare acknowledgement ``{"code": 200, "msg": "success"}``.
 
     Returned by cancel-all, change margin type / position mode / multi-assets mode / fee burn and
@@ -65,7 +65,7 @@ class CodeMsg(Model, frozen=True):
     msg: str = ""
 
 
-class Order(Model, frozen=True):
+class Order(Model, frozen=True, kw_only=True):
     """One order, as returned by new / modify / cancel / query / open / all orders.
 
     Parameters
@@ -119,7 +119,7 @@ class ForceOrder(Order, frozen=True):
     """A liquidation or ADL order from ``GET /fapi/v1/forceOrders`` (client id ``autoclose-*`` / ``adl_autoclose``)."""
 
 
-class BatchOrderResult(Model, frozen=True, omit_defaults=True):
+class BatchOrderResult(Model, frozen=True, kw_only=True, omit_defaults=True):
     """One element of a batch place / modify / cancel answer: an order **or** a per-order error.
 
     Binance answers a batch with one untagged JSON array whose elements are either an order object
@@ -167,7 +167,7 @@ class BatchOrderResult(Model, frozen=True, omit_defaults=True):
         return self.code is None and self.order_id is not None
 
 
-class AlgoOrder(Model, frozen=True):
+class AlgoOrder(Model, frozen=True, kw_only=True):
     """A conditional (algo) order: STOP / TAKE_PROFIT / *_MARKET / TRAILING_STOP_MARKET.
 
     Since the 2025 migration these live under ``/fapi/v1/algoOrder`` with their own id space
@@ -214,7 +214,7 @@ class AlgoOrder(Model, frozen=True):
     good_till_date_ms: int = msgspec.field(default=0, name="goodTillDate")
 
 
-class AlgoCancelResult(Model, frozen=True):
+class AlgoCancelResult(Model, frozen=True, kw_only=True):
     """Answer of ``DELETE /fapi/v1/algoOrder``.
 
     Quirk: here Binance sends ``"code": "200"`` as a string (a number everywhere else).
@@ -226,21 +226,21 @@ class AlgoCancelResult(Model, frozen=True):
     msg: str = ""
 
 
-class CountdownCancelAll(Model, frozen=True):
+class CountdownCancelAll(Model, frozen=True, kw_only=True):
     """Answer of ``POST /fapi/v1/countdownCancelAll`` (``countdownTime`` arrives as a string)."""
 
     symbol: str
     countdown_time_ms: int | str = msgspec.field(default=0, name="countdownTime")
 
 
-class AmendmentChange(Model, frozen=True):
+class AmendmentChange(Model, frozen=True, kw_only=True):
     """A before/after pair of one amended value."""
 
     before: Decimal
     after: Decimal
 
 
-class Amendment(Model, frozen=True):
+class Amendment(Model, frozen=True, kw_only=True):
     """What one modification changed; ``count`` is the order's running modification count."""
 
     price: AmendmentChange | None = None
@@ -249,7 +249,7 @@ class Amendment(Model, frozen=True):
     modify_id: int | None = None
 
 
-class OrderAmendment(Model, frozen=True):
+class OrderAmendment(Model, frozen=True, kw_only=True):
     """One entry of ``GET /fapi/v1/orderAmendment`` (order modify history)."""
 
     amendment_id: int
@@ -261,7 +261,7 @@ class OrderAmendment(Model, frozen=True):
     price_match: PriceMatch = PriceMatch.NONE
 
 
-class UserTrade(Model, frozen=True):
+class UserTrade(Model, frozen=True, kw_only=True):
     """One fill of the account (``GET /fapi/v1/userTrades``); ``id`` is the trade id."""
 
     id: int
@@ -281,7 +281,7 @@ class UserTrade(Model, frozen=True):
     time_ms: int = msgspec.field(default=0, name="time")
 
 
-class PositionRisk(Model, frozen=True):
+class PositionRisk(Model, frozen=True, kw_only=True):
     """One position from ``GET /fapi/v3/positionRisk`` (only symbols with a position or open orders).
 
     v3 dropped ``leverage``/``marginType``/``maxNotionalValue`` (see :class:`PositionRiskV2` and
@@ -311,7 +311,7 @@ class PositionRisk(Model, frozen=True):
     update_time_ms: int = msgspec.field(default=0, name="updateTime")
 
 
-class PositionRiskV2(Model, frozen=True):
+class PositionRiskV2(Model, frozen=True, kw_only=True):
     """One position from ``GET /fapi/v2/positionRisk`` (every symbol, one row per position side).
 
     Quirks: ``leverage`` is a string (decoded as Decimal), ``marginType`` is lower case
@@ -337,7 +337,7 @@ class PositionRiskV2(Model, frozen=True):
     update_time_ms: int = msgspec.field(default=0, name="updateTime")
 
 
-class AdlQuantileValues(Model, frozen=True):
+class AdlQuantileValues(Model, frozen=True, kw_only=True):
     """ADL queue quantiles 0-4 per position side (upper-case keys on the wire).
 
     ``hedge`` is only a marker Binance sends instead of ``both`` for cross-margined hedge-mode
@@ -350,14 +350,14 @@ class AdlQuantileValues(Model, frozen=True):
     hedge: int | None = msgspec.field(default=None, name="HEDGE")
 
 
-class AdlQuantile(Model, frozen=True):
+class AdlQuantile(Model, frozen=True, kw_only=True):
     """One symbol of ``GET /fapi/v1/adlQuantile`` (values refresh every 30 s)."""
 
     symbol: str
     adl_quantile: AdlQuantileValues = msgspec.field(default_factory=AdlQuantileValues)
 
 
-class LeverageChange(Model, frozen=True):
+class LeverageChange(Model, frozen=True, kw_only=True):
     """Answer of ``POST /fapi/v1/leverage``."""
 
     symbol: str
@@ -365,7 +365,7 @@ class LeverageChange(Model, frozen=True):
     max_notional_value: Decimal = _ZERO
 
 
-class PositionMarginChange(Model, frozen=True):
+class PositionMarginChange(Model, frozen=True, kw_only=True):
     """Answer of ``POST /fapi/v1/positionMargin``; ``type`` 1 = add, 2 = reduce."""
 
     amount: Decimal
@@ -374,7 +374,7 @@ class PositionMarginChange(Model, frozen=True):
     msg: str = ""
 
 
-class PositionMarginHistory(Model, frozen=True):
+class PositionMarginHistory(Model, frozen=True, kw_only=True):
     """One entry of ``GET /fapi/v1/positionMargin/history``; ``type`` 1 = add, 2 = reduce."""
 
     symbol: str
