@@ -1,0 +1,115 @@
+"""Throughput of the matching engine: commands per second for a seeded mixed load on one symbol.
+
+Load: 60 % LIMIT (GTC, around the mid, about a third of them marketable), 20 % MARKET, 20 % cancel of
+a random resting order, spread over a few accounts, on a BTCUSDT book pre-filled with a few thousand
+resting orders.  Commands are built before the clock starts; only ``venue.execute`` is timed.
+
+Run: ``.venv/bin/python bench/bench_engine.py [--commands N] [--profile] [--mode full|lean]``
+  full: every account emits user events and the venue publishes trades / depth deltas (emulator)
+  lean: bots emit no user events and nothing is published (backtest with market-maker bots)
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import dataclasses
+import pstats
+import random
+import time
+from decimal import Decimal
+
+from binfut.clock import ManualClock
+from binfut.errors import ApiError
+from binfut.matching import CancelOrder, NewOrder, SimulatedVenue, default_specs
+
+SYMBOL = "BTCUSDT"
+MID = 300_000  # ticks of 0.10 -> 30 000.0
+
+
+def build(mode: str, seed: int, resting: int, n: int) -> tuple[SimulatedVenue, list[tuple[str, object]]]:
+    rng = random.Random(seed)
+    # Binance caps open orders at 200 per account and symbol; the bench needs deeper books.
+    specs = {SYMBOL: dataclasses.replace(default_specs()[SYMBOL], max_num_orders=1_000_000)}
+    venue = SimulatedVenue(ManualClock(), random.Random(seed), specs=specs, publish=(mode == "full"))
+    accounts = [f"acct{i}" for i in range(4)]
+    for i, a in enumerate(accounts):
+        # two margin-checked traders and two unlimited market makers
+        venue.open_account(a, {"USDT": Decimal(10_000_000)}, unlimited=i >= 2, emit_events=(mode == "full" or i < 2))
+    tick = Decimal("0.1")
+    step = Decimal("0.001")
+    prices = [tick * p for p in range(MID - 3000, MID + 3001)]
+    qtys = [step * q for q in range(4, 200)]  # >= MIN_NOTIONAL 100 at 30 000
+    # pre-fill: non-crossing book, bids below MID, asks above
+    for _ in range(resting):
+        a = accounts[2 + rng.randrange(2)]
+        buy = rng.random() < 0.5
+        off = rng.randrange(1, 2000)
+        p = prices[3000 - off] if buy else prices[3000 + off]
+        venue.execute(a, NewOrder(symbol=SYMBOL, side="BUY" if buy else "SELL", type="LIMIT", quantity=rng.choice(qtys), price=p, time_in_force="GTC"))
+    # the load; cancels target ids that are live at build time or will be created by this load
+    open_ids = {a: list(venue.accounts[a].open_orders) for a in accounts}
+    next_id = venue._order_seq
+    cmds: list[tuple[str, object]] = []
+    for _ in range(n):
+        a = accounts[rng.randrange(4)]
+        r = rng.random()
+        buy = rng.random() < 0.5
+        side = "BUY" if buy else "SELL"
+        if r < 0.6:
+            off = rng.randrange(-600, 2000)  # negative offset crosses the spread
+            p = prices[3000 - off] if buy else prices[3000 + off]
+            cmds.append((a, NewOrder(symbol=SYMBOL, side=side, type="LIMIT", quantity=rng.choice(qtys), price=p, time_in_force="GTC")))
+            next_id += 1
+            open_ids[a].append(next_id)
+        elif r < 0.8:
+            cmds.append((a, NewOrder(symbol=SYMBOL, side=side, type="MARKET", quantity=rng.choice(qtys[:50]))))
+            next_id += 1
+        else:
+            ids = open_ids[a]
+            oid = ids.pop(rng.randrange(len(ids))) if ids else 1
+            cmds.append((a, CancelOrder(symbol=SYMBOL, order_id=oid)))
+    return venue, cmds
+
+
+def run(venue: SimulatedVenue, cmds: list[tuple[str, object]]) -> tuple[float, int, int]:
+    execute = venue.execute
+    errors = 0
+    outputs = 0
+    t0 = time.perf_counter()
+    for a, cmd in cmds:
+        try:
+            outputs += len(execute(a, cmd).outputs)  # type: ignore[arg-type]
+        except ApiError:
+            errors += 1  # cancels of orders that already traded away (-2011)
+    return time.perf_counter() - t0, errors, outputs
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--commands", type=int, default=200_000)
+    ap.add_argument("--resting", type=int, default=4_000)
+    ap.add_argument("--seed", type=int, default=42)
+    ap.add_argument("--mode", choices=("full", "lean"), default=None)
+    ap.add_argument("--profile", action="store_true")
+    args = ap.parse_args()
+    for mode in [args.mode] if args.mode else ["lean", "full"]:
+        venue, cmds = build(mode, args.seed, args.resting, args.commands)
+        if args.profile:
+            prof = cProfile.Profile()
+            prof.enable()
+            elapsed, errors, outputs = run(venue, cmds)
+            prof.disable()
+            pstats.Stats(prof).sort_stats("tottime").print_stats(25)
+        else:
+            elapsed, errors, outputs = run(venue, cmds)
+        book = venue.engines[SYMBOL].book
+        resting = sum(len(lvl.orders) for lvl in book.bids.values()) + sum(len(lvl.orders) for lvl in book.asks.values())
+        print(
+            f"{mode:>4}: {len(cmds):,} commands in {elapsed:.3f} s = {len(cmds) / elapsed:,.0f} commands/s "
+            f"({errors:,} rejected, {outputs:,} outputs, ~{resting:,} resting at end)"
+        )
+
+
+if __name__ == "__main__":
+    main()

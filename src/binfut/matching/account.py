@@ -1,0 +1,445 @@
+"""Accounts: wallet, positions, leverage and margin type, margin maths, PnL, funding, liquidation price.
+
+Owns :class:`Account`, :class:`Position` and :class:`SymbolState` and every formula of USD-M margin:
+
+* initial margin = notional / leverage, for positions (at mark) and open orders;
+* maintenance margin = notional x maintenance rate - maintenance amount (``cum``) of the bracket;
+* unrealized PnL = (mark - entry) x signed size; margin balance = wallet + unrealized PnL;
+* available balance = cross wallet + cross uPnL - cross position IM - open-order IM;
+* liquidation price, Binance's single-symbol formula (FAQ "How to calculate liquidation price"):
+  ``LP = (WB - TMM1 + UPNL1 + cumB + cumL + cumS - Side1 x Pos1 x EP1 - PosL x EPL + PosS x EPS)
+  / (Pos1 x MMR_B + PosL x MMR_L + PosS x MMR_S - Side1 x Pos1 - PosL + PosS)``.
+
+Rule kept here: money is ``Decimal`` (8 decimal places for wallet movements), sizes are integer lots;
+functions named ``check_*`` only read and raise, functions named ``apply_*`` mutate, so a rejected
+command never reaches an ``apply_*``.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict, deque
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from binfut.enums import IncomeType, PositionSide
+from binfut.errors import API_ERRORS, ApiError, default_message
+
+if TYPE_CHECKING:
+    from binfut.matching.instruments import Bracket, SymbolSpec
+    from binfut.matching.orderbook import Order
+
+__all__ = [
+    "Account",
+    "Position",
+    "SymbolState",
+    "apply_fill",
+    "available_balance",
+    "check_order_margin",
+    "cross_totals",
+    "liquidation_price",
+    "maint_margin",
+    "order_margin",
+    "reject",
+]
+
+ZERO = Decimal(0)
+E8 = Decimal("0.00000001")
+
+# margin buckets of an open order (Order.margin_key); closing / reduce-only orders need none
+NO_MARGIN = 0
+BUY_BOTH = 1
+SELL_BOTH = 2
+BUY_LONG = 3
+SELL_SHORT = 4
+
+
+def reject(code: int, msg: str | None = None) -> ApiError:
+    """The exception Binance answers ``code`` with (class from ``API_ERRORS``, Binance's text)."""
+    cls = API_ERRORS.get(code, ApiError)
+    return cls(code, msg or default_message(code))
+
+
+class SymbolState:
+    """Per account and symbol: leverage, margin type, open-order counts and margin aggregates."""
+
+    __slots__ = ("algo_count", "isolated", "leverage", "lots", "open_count", "reduce_orders", "units")
+
+    def __init__(self, leverage: int) -> None:
+        self.leverage = leverage
+        self.isolated = False
+        self.open_count = 0
+        self.algo_count = 0
+        # indexed by margin bucket: remaining lots and ticks x lots of open orders
+        self.lots = [0, 0, 0, 0, 0]
+        self.units = [0, 0, 0, 0, 0]
+        # resting orders that may only reduce (reduceOnly, or closing in hedge mode)
+        self.reduce_orders: dict[int, Order] = {}
+
+
+class Position:
+    """One position (``BOTH`` in one-way mode, ``LONG`` / ``SHORT`` in hedge mode).
+
+    ``amount`` is signed lots (a SHORT hedge position is negative, as Binance shows it).
+    """
+
+    __slots__ = ("amount", "entry", "fees", "isolated_wallet", "realized", "side", "spec", "update_time")
+
+    def __init__(self, spec: SymbolSpec, side: PositionSide) -> None:
+        self.spec = spec
+        self.side = side
+        self.amount = 0
+        self.entry = ZERO
+        self.isolated_wallet = ZERO
+        self.realized = ZERO  # accumulated realized PnL (pre-fee), ACCOUNT_UPDATE "cr"
+        self.fees = ZERO  # commission paid while opening the current position (break-even price)
+        self.update_time = 0
+
+    @property
+    def size(self) -> Decimal:
+        """Absolute size in base asset."""
+        return Decimal(abs(self.amount)) * self.spec.step_size
+
+    def unrealized(self, mark: Decimal) -> Decimal:
+        if not self.amount:
+            return ZERO
+        return (mark - self.entry) * Decimal(self.amount) * self.spec.step_size
+
+    def breakeven(self) -> Decimal:
+        """Entry price moved by the opening commission per unit (0 when flat)."""
+        if not self.amount:
+            return ZERO
+        per_unit = self.fees / self.size
+        return self.entry + per_unit if self.amount > 0 else self.entry - per_unit
+
+
+class Account:
+    """One venue account (a user, or a simulated participant such as a market-making bot).
+
+    Parameters
+    ----------
+    account_id : the key commands are executed under
+    balances : initial wallet balances per asset (USDT is the margin asset)
+    unlimited : skip margin checks and never liquidate (for market-maker bots); PnL still accrues
+    emit_events : build user-data events for this account (bots usually do not need them)
+    maker_rate, taker_rate : commission rates (Binance default 0.02% / 0.05%)
+    default_leverage : leverage of symbols never set with ChangeLeverage (Binance: 20)
+    history : how many closed orders / trades / income rows to keep for queries
+    """
+
+    __slots__ = (
+        "algo_cids",
+        "algos",
+        "algos_closed",
+        "balances",
+        "closed",
+        "countdowns",
+        "default_leverage",
+        "emit",
+        "hedge",
+        "history",
+        "id",
+        "income",
+        "margin_call",
+        "maker_rate",
+        "open_cids",
+        "open_orders",
+        "positions",
+        "states",
+        "taker_rate",
+        "trades",
+        "unlimited",
+    )
+
+    def __init__(
+        self,
+        account_id: str,
+        balances: dict[str, Decimal] | None = None,
+        *,
+        unlimited: bool = False,
+        emit_events: bool = True,
+        maker_rate: Decimal = Decimal("0.0002"),
+        taker_rate: Decimal = Decimal("0.0005"),
+        default_leverage: int = 20,
+        history: int = 10_000,
+    ) -> None:
+        self.id = account_id
+        self.balances: dict[str, Decimal] = {"USDT": ZERO}
+        self.balances.update({k: Decimal(v) for k, v in (balances or {}).items()})
+        self.unlimited = unlimited
+        self.emit = emit_events
+        self.maker_rate = maker_rate
+        self.taker_rate = taker_rate
+        self.default_leverage = default_leverage
+        self.hedge = False
+        self.history = history
+        self.positions: dict[tuple[str, PositionSide], Position] = {}
+        self.states: dict[str, SymbolState] = {}
+        self.open_orders: dict[int, Order] = {}
+        self.open_cids: dict[str, Order] = {}
+        self.closed: OrderedDict[int, Order] = OrderedDict()
+        self.algos: dict[int, Any] = {}
+        self.algo_cids: dict[str, Any] = {}
+        self.algos_closed: OrderedDict[int, Any] = OrderedDict()
+        self.trades: deque[tuple[Any, ...]] = deque(maxlen=history)
+        self.income: deque[tuple[Any, ...]] = deque(maxlen=history)
+        self.countdowns: dict[str, tuple[int, int]] = {}
+        self.margin_call = False
+
+    def state(self, symbol: str) -> SymbolState:
+        st = self.states.get(symbol)
+        if st is None:
+            st = self.states[symbol] = SymbolState(self.default_leverage)
+        return st
+
+    def position(self, spec: SymbolSpec, side: PositionSide) -> Position:
+        key = (spec.symbol, side)
+        pos = self.positions.get(key)
+        if pos is None:
+            pos = self.positions[key] = Position(spec, side)
+        return pos
+
+    def wallet(self, asset: str = "USDT") -> Decimal:
+        return self.balances.get(asset, ZERO)
+
+    def isolated_total(self) -> Decimal:
+        return sum((p.isolated_wallet for p in self.positions.values()), ZERO)
+
+    def cross_wallet(self) -> Decimal:
+        return self.balances.get("USDT", ZERO) - self.isolated_total()
+
+    def close_order(self, order: Order) -> None:
+        """Move a closed order from the open set to the bounded history."""
+        del self.open_orders[order.order_id]
+        if self.open_cids.get(order.client_order_id) is order:
+            del self.open_cids[order.client_order_id]
+        closed = self.closed
+        closed[order.order_id] = order
+        if len(closed) > self.history:
+            closed.popitem(last=False)
+
+    def add_income(self, time: int, symbol: str, kind: IncomeType, amount: Decimal, info: str, tran_id: int) -> None:
+        self.income.append((time, symbol, kind, amount, "USDT", info, tran_id))
+
+
+# --- margin ------------------------------------------------------------------------------------
+
+
+def maint_margin(pos: Position, mark: Decimal) -> tuple[Decimal, Bracket]:
+    """Maintenance margin of ``pos`` at ``mark`` and the bracket used (by notional)."""
+    notional = pos.size * mark
+    br = pos.spec.bracket_for(notional)
+    if not pos.amount:
+        return ZERO, br
+    return notional * br.maint_margin_ratio - br.maint_amount, br
+
+
+def _side_margin(lots: int, units: int, closable: int) -> Decimal:
+    """Notional units of one order side beyond what merely closes the opposite position."""
+    if lots <= 0:
+        return ZERO
+    opening = lots - closable
+    if opening <= 0:
+        return ZERO
+    if opening >= lots:
+        return Decimal(units)
+    return Decimal(units) * opening / lots  # average price of the side x opening lots
+
+
+def order_margin(
+    acct: Account, spec: SymbolSpec, st: SymbolState, extra: tuple[int, int, int] | None = None
+) -> Decimal:
+    """Initial margin held by the open orders of one symbol.
+
+    One-way mode nets each side against the position it would close and, as Binance does when both
+    sides have orders, counts only the larger side.  Hedge mode counts every opening order.  ``extra``
+    is a hypothetical ``(bucket, lots, units)`` order, for the check before placing it.
+    """
+    lots = st.lots
+    units = st.units
+    if extra is not None:
+        lots = lots.copy()
+        units = units.copy()
+        lots[extra[0]] += extra[1]
+        units[extra[0]] += extra[2]
+    if acct.hedge:
+        total = Decimal(units[BUY_LONG] + units[SELL_SHORT])
+    else:
+        pos = acct.positions.get((spec.symbol, PositionSide.BOTH))
+        amt = pos.amount if pos is not None else 0
+        buy = _side_margin(lots[BUY_BOTH], units[BUY_BOTH], -amt if amt < 0 else 0)
+        sell = _side_margin(lots[SELL_BOTH], units[SELL_BOTH], amt if amt > 0 else 0)
+        total = buy if buy > sell else sell
+    if not total:
+        return ZERO
+    return total * spec.unit / st.leverage
+
+
+def cross_totals(acct: Account, marks: dict[str, Decimal]) -> tuple[Decimal, Decimal, Decimal, Decimal]:
+    """``(cross wallet, cross uPnL, cross position IM, cross MM)`` at the given marks."""
+    upnl = ZERO
+    im = ZERO
+    mm = ZERO
+    iso = ZERO
+    for (symbol, _), pos in acct.positions.items():
+        if not pos.amount:
+            iso += pos.isolated_wallet
+            continue
+        st = acct.states[symbol]
+        if st.isolated:
+            iso += pos.isolated_wallet
+            continue
+        mark = marks.get(symbol) or pos.entry
+        upnl += pos.unrealized(mark)
+        im += pos.size * mark / st.leverage
+        mm += maint_margin(pos, mark)[0]
+    return acct.balances.get("USDT", ZERO) - iso, upnl, im, mm
+
+
+def available_balance(acct: Account, specs: dict[str, SymbolSpec], marks: dict[str, Decimal]) -> Decimal:
+    """Binance's ``availableBalance`` of the margin asset."""
+    wallet, upnl, im, _ = cross_totals(acct, marks)
+    orders = ZERO
+    for symbol, st in acct.states.items():
+        if st.open_count:
+            orders += order_margin(acct, specs[symbol], st)
+    return wallet + upnl - im - orders
+
+
+def check_order_margin(
+    acct: Account,
+    spec: SymbolSpec,
+    st: SymbolState,
+    bucket: int,
+    lots: int,
+    units: int,
+    specs: dict[str, SymbolSpec],
+    marks: dict[str, Decimal],
+) -> None:
+    """Raise -2027 / -2019 if a new opening order does not fit the leverage cap / available balance."""
+    if acct.unlimited or bucket == NO_MARGIN:
+        return
+    # -2027: position notional plus open orders on the opening side may not exceed maxNotionalValue
+    mark = marks.get(spec.symbol)
+    pos_notional = ZERO
+    for side in (PositionSide.BOTH, PositionSide.LONG, PositionSide.SHORT):
+        pos = acct.positions.get((spec.symbol, side))
+        if pos is not None and pos.amount:
+            pos_notional += pos.size * (mark or pos.entry)
+    open_units = st.units[bucket] + units
+    if pos_notional + Decimal(open_units) * spec.unit > spec.max_notional(st.leverage):
+        raise reject(-2027)
+    before = order_margin(acct, spec, st)
+    after = order_margin(acct, spec, st, (bucket, lots, units))
+    need = after - before
+    if need > 0 and need > available_balance(acct, specs, marks):
+        raise reject(-2019)
+
+
+def add_order_margin(st: SymbolState, order: Order, lots: int) -> None:
+    """Count ``lots`` of ``order`` (positive or negative) in its margin bucket."""
+    key = order.margin_key
+    if key:
+        st.lots[key] += lots
+        st.units[key] += lots * order.price
+
+
+# --- fills -------------------------------------------------------------------------------------
+
+
+def apply_fill(
+    acct: Account,
+    st: SymbolState,
+    pos: Position,
+    is_buy: bool,
+    lots: int,
+    price: Decimal,
+    fee: Decimal,
+    now: int,
+) -> Decimal:
+    """Book one fill into ``pos`` and the wallet; returns the realized PnL (8 dp).
+
+    Increases move the entry price to the size-weighted average; reductions realize
+    ``(price - entry) x closed size x direction``; a one-way fill larger than the position flips it
+    and the excess opens at ``price``.  Isolated positions move ``price x opened / leverage`` from the
+    cross wallet into the isolated wallet and release it pro rata when reduced.
+    """
+    amt = pos.amount
+    spec = pos.spec
+    realized = ZERO
+    opened = lots
+    if amt and (amt > 0) != is_buy:  # reducing
+        closing = lots if lots < abs(amt) else abs(amt)
+        opened = lots - closing
+        diff = price - pos.entry if amt > 0 else pos.entry - price
+        realized = (diff * Decimal(closing) * spec.step_size).quantize(E8)
+        if st.isolated:
+            pos.isolated_wallet -= (pos.isolated_wallet * closing / abs(amt)).quantize(E8)
+        new = amt + (lots if is_buy else -lots)
+        if new == 0 or opened:
+            pos.fees = ZERO
+            pos.entry = price if opened else ZERO
+            if st.isolated:  # whole position closed: release any rounding residue too
+                pos.isolated_wallet = ZERO
+        pos.amount = new
+    else:
+        new = amt + (lots if is_buy else -lots)
+        pos.entry = price if not amt else (pos.entry * abs(amt) + price * lots) / abs(new)
+        pos.amount = new
+    if opened:
+        pos.fees += fee
+        if st.isolated:
+            pos.isolated_wallet += (price * Decimal(opened) * spec.step_size / st.leverage).quantize(E8)
+    pos.realized += realized
+    pos.update_time = now
+    acct.balances["USDT"] = acct.balances.get("USDT", ZERO) + realized - fee
+    return realized
+
+
+# --- liquidation price -------------------------------------------------------------------------
+
+
+def liquidation_price(acct: Account, spec: SymbolSpec, side: PositionSide, marks: dict[str, Decimal]) -> Decimal:
+    """Binance's liquidation price of one position (0 when there is none or it cannot be liquidated).
+
+    Isolated: WB is the position's isolated wallet and only that position is in the formula.
+    Cross: WB is the cross wallet, every cross position of the symbol is in the formula and TMM1 /
+    UPNL1 are the maintenance margin / unrealized PnL of the cross positions of *other* symbols.
+    The bracket (MMR, cum) is the one of the position's notional at the current mark.
+
+    References: Binance FAQ "How to Calculate Liquidation Price of USDⓈ-M Contracts".
+    """
+    pos = acct.positions.get((spec.symbol, side))
+    if pos is None or not pos.amount or acct.unlimited:
+        return ZERO
+    st = acct.states[spec.symbol]
+    mark = marks.get(spec.symbol) or pos.entry
+    if st.isolated:
+        wb = pos.isolated_wallet
+        members = [pos]
+        tmm = ZERO
+        upnl = ZERO
+    else:
+        wb = acct.cross_wallet()
+        members = [
+            p for (sym, _), p in acct.positions.items() if sym == spec.symbol and p.amount
+        ]
+        tmm = ZERO
+        upnl = ZERO
+        for (sym, _), p in acct.positions.items():
+            if sym == spec.symbol or not p.amount or acct.states[sym].isolated:
+                continue
+            m = marks.get(sym) or p.entry
+            tmm += maint_margin(p, m)[0]
+            upnl += p.unrealized(m)
+    num = wb - tmm + upnl
+    den = ZERO
+    for p in members:
+        size = p.size
+        br = spec.bracket_for(size * mark)
+        direction = 1 if p.amount > 0 else -1
+        num += br.maint_amount - direction * size * p.entry
+        den += size * br.maint_margin_ratio - direction * size
+    if not den:
+        return ZERO
+    lp = num / den
+    return lp.quantize(E8) if lp > 0 else ZERO

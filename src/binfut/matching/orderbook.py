@@ -1,0 +1,254 @@
+"""Resting orders and the price-time-priority book of one symbol.
+
+Owns :class:`Order` (the engine's mutable order record, integer ticks and lots inside) and
+:class:`OrderBook` (two sides of price levels).  Rules kept here: a level is a FIFO queue, so time
+priority is arrival order at that price; a cancelled order is removed lazily (marked dead, its
+quantity taken off the level at once, the queue entry dropped when it reaches the front), which keeps
+cancel O(1); a level whose live quantity reaches zero is deleted immediately, so ``best_bid`` /
+``best_ask`` and depth never show empty levels.  Every mutation bumps ``update_id`` and records the
+touched level so the venue can publish diff-depth events with Binance's U / u / pu.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, insort
+from collections import deque
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from binfut.enums import OrderStatus
+
+if TYPE_CHECKING:
+    from binfut.matching.account import Account
+
+__all__ = ["Level", "Order", "OrderBook"]
+
+
+class Order:
+    """One order as the engine sees it (USD-M order fields; quantities in lots, prices in ticks).
+
+    ``price`` is 0 for MARKET orders; ``cum_quote`` is the sum of ``ticks x lots`` over fills.
+    """
+
+    __slots__ = (
+        "account",
+        "activate_price",
+        "algo",
+        "callback_rate",
+        "client_order_id",
+        "close_position",
+        "cum_quote",
+        "filled",
+        "good_till_date",
+        "in_book",
+        "is_buy",
+        "order_id",
+        "orig_type",
+        "position_side",
+        "price",
+        "price_match",
+        "price_protect",
+        "qty",
+        "realized",
+        "reduce_only",
+        "side",
+        "status",
+        "stop_price",
+        "stp",
+        "symbol",
+        "tif",
+        "time",
+        "type",
+        "update_time",
+        "working_type",
+        "margin_key",
+    )
+
+    def __init__(
+        self,
+        order_id: int,
+        client_order_id: str,
+        account: Account,
+        symbol: str,
+        side: Any,
+        position_side: Any,
+        type_: Any,
+        tif: Any,
+        price: int,
+        qty: int,
+        reduce_only: bool,
+        stp: Any,
+        now: int,
+    ) -> None:
+        self.order_id = order_id
+        self.client_order_id = client_order_id
+        self.account = account
+        self.symbol = symbol
+        self.side = side
+        self.is_buy = side == "BUY"
+        self.position_side = position_side
+        self.type = type_
+        self.orig_type = type_
+        self.tif = tif
+        self.price = price
+        self.qty = qty
+        self.filled = 0
+        self.cum_quote = 0
+        self.status: OrderStatus | None = None
+        self.reduce_only = reduce_only
+        self.close_position = False
+        self.stop_price: Decimal | None = None
+        self.working_type = "CONTRACT_PRICE"
+        self.price_protect = False
+        self.price_match = "NONE"
+        self.stp = stp
+        self.good_till_date = 0
+        self.time = now
+        self.update_time = now
+        self.activate_price: Decimal | None = None
+        self.callback_rate: Decimal | None = None
+        self.algo: Any = None  # the AlgoOrder that spawned this order, if any
+        self.realized = Decimal(0)
+        # (symbol, opening?) bucket the order's margin is counted in, None when it needs none
+        self.margin_key: Any = None
+        self.in_book = False  # resting in the book (False once filled, cancelled or expired)
+
+    @property
+    def remaining(self) -> int:
+        return self.qty - self.filled
+
+    def __repr__(self) -> str:
+        return (
+            f"Order({self.order_id}, {self.symbol} {self.side} {self.type} {self.filled}/{self.qty}"
+            f" @{self.price} {self.status})"
+        )
+
+
+class Level:
+    """One price level: live quantity and the FIFO of orders (dead ones skipped lazily)."""
+
+    __slots__ = ("orders", "price", "qty")
+
+    def __init__(self, price: int) -> None:
+        self.price = price
+        self.qty = 0
+        self.orders: deque[Order] = deque()
+
+
+class OrderBook:
+    """Both sides of one symbol's book.
+
+    ``bid_prices`` / ``ask_prices`` are ascending lists of the tick prices that have a level; the best
+    bid is ``bid_prices[-1]``, the best ask ``ask_prices[0]``.
+    """
+
+    __slots__ = ("ask_prices", "asks", "bid_prices", "bids", "changed_asks", "changed_bids", "update_id")
+
+    def __init__(self) -> None:
+        self.bids: dict[int, Level] = {}
+        self.asks: dict[int, Level] = {}
+        self.bid_prices: list[int] = []
+        self.ask_prices: list[int] = []
+        self.update_id = 0
+        self.changed_bids: set[int] = set()
+        self.changed_asks: set[int] = set()
+
+    # --- queries ------------------------------------------------------------------------------
+
+    def best_bid(self) -> int | None:
+        return self.bid_prices[-1] if self.bid_prices else None
+
+    def best_ask(self) -> int | None:
+        return self.ask_prices[0] if self.ask_prices else None
+
+    def depth(self, limit: int) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+        """Top ``limit`` levels per side as ``(ticks, lots)``, best first."""
+        bids = self.bids
+        asks = self.asks
+        b = [(p, bids[p].qty) for p in self.bid_prices[: -limit - 1 : -1]]
+        a = [(p, asks[p].qty) for p in self.ask_prices[:limit]]
+        return b, a
+
+    def level_qty(self, is_bid: bool, price: int) -> int:
+        lvl = (self.bids if is_bid else self.asks).get(price)
+        return lvl.qty if lvl is not None else 0
+
+    def crossed(self) -> bool:
+        return bool(self.bid_prices and self.ask_prices and self.bid_prices[-1] >= self.ask_prices[0])
+
+    # --- mutations ----------------------------------------------------------------------------
+
+    def add(self, order: Order) -> None:
+        """Append ``order`` (remaining quantity) at the back of its price level."""
+        price = order.price
+        if order.is_buy:
+            levels, prices, changed = self.bids, self.bid_prices, self.changed_bids
+        else:
+            levels, prices, changed = self.asks, self.ask_prices, self.changed_asks
+        lvl = levels.get(price)
+        if lvl is None:
+            lvl = levels[price] = Level(price)
+            insort(prices, price)
+        lvl.orders.append(order)
+        order.in_book = True
+        lvl.qty += order.qty - order.filled
+        changed.add(price)
+        self.update_id += 1
+
+    def remove(self, order: Order) -> None:
+        """Take a resting order out of the book (cancel / expire): lazily, O(1)."""
+        order.in_book = False
+        self.reduce(order, order.qty - order.filled)
+
+    def unlink(self, order: Order) -> None:
+        """Take a resting order out of its queue physically (a modify that loses priority)."""
+        lvl = (self.bids if order.is_buy else self.asks)[order.price]
+        lvl.orders.remove(order)
+        order.in_book = False
+        self.reduce(order, order.qty - order.filled)
+
+    def reduce(self, order: Order, lots: int) -> None:
+        """Take ``lots`` off the level of a resting order; deletes the level when it empties."""
+        price = order.price
+        if order.is_buy:
+            levels, prices, changed = self.bids, self.bid_prices, self.changed_bids
+        else:
+            levels, prices, changed = self.asks, self.ask_prices, self.changed_asks
+        lvl = levels[price]
+        lvl.qty -= lots
+        changed.add(price)
+        self.update_id += 1
+        if lvl.qty == 0:
+            del levels[price]
+            del prices[bisect_left(prices, price)]
+
+    def shrink(self, order: Order, lots: int) -> None:
+        """Reduce a resting order's quantity in place (keeps its queue position)."""
+        lvl = (self.bids if order.is_buy else self.asks)[order.price]
+        lvl.qty -= lots
+        (self.changed_bids if order.is_buy else self.changed_asks).add(order.price)
+        self.update_id += 1
+
+    def take_changes(self) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+        """Levels touched since the last call, with their current quantity (0 = removed)."""
+        bids = self.bids
+        asks = self.asks
+        b = []
+        for p in sorted(self.changed_bids, reverse=True):
+            lvl = bids.get(p)
+            b.append((p, lvl.qty if lvl is not None else 0))
+        a = []
+        for p in sorted(self.changed_asks):
+            lvl = asks.get(p)
+            a.append((p, lvl.qty if lvl is not None else 0))
+        self.changed_bids.clear()
+        self.changed_asks.clear()
+        return b, a
+
+    def orders(self) -> list[Order]:
+        """Every live resting order (best price first, then time)."""
+        out: list[Order] = []
+        for prices, levels, rev in ((self.bid_prices, self.bids, True), (self.ask_prices, self.asks, False)):
+            for p in reversed(prices) if rev else prices:
+                out.extend(o for o in levels[p].orders if o.in_book)
+        return out

@@ -1,0 +1,511 @@
+"""What the venue hands back: routed user events, public market outputs, REST result snapshots.
+
+* :class:`Envelope` routes one ``binfut.protocol.userevents`` event to the account it belongs to.
+* :class:`PublicTrade`, :class:`BookDelta`, :class:`ForceOrder` feed the local exchange's public
+  streams (aggTrade/trade, diff depth with U / u / pu, forceOrder).
+* :class:`Result` is what :meth:`SimulatedVenue.execute` returns: the REST answer plus the outputs.
+* ``*Snapshot`` / ``PositionRisk`` / ``AccountInfo`` ... are camelCase msgspec Structs that encode to
+  the REST response bodies (order, algo order, positionRisk, account, balance, userTrades, income).
+
+Rule kept here: outputs are data; the builders at the bottom are the only place an engine ``Order``
+becomes wire Decimals, so integer ticks / lots never leak out of the matching package.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+
+from binfut.protocol.userevents import OrderTradeUpdate, OrderUpdate, TradeLite, UserEvent
+
+if TYPE_CHECKING:
+    from binfut.matching.instruments import SymbolSpec
+    from binfut.matching.orderbook import Order
+
+__all__ = [
+    "AccountAsset",
+    "AccountInfo",
+    "AccountPositionInfo",
+    "AlgoOrderSnapshot",
+    "Balance",
+    "BookDelta",
+    "CommissionRate",
+    "Envelope",
+    "ForceOrder",
+    "Income",
+    "Lazy",
+    "LeverageBracket",
+    "OrderSnapshot",
+    "Output",
+    "PositionRisk",
+    "PublicTrade",
+    "Result",
+    "SymbolBrackets",
+    "UserTrade",
+    "order_event",
+    "order_snapshot",
+    "plain",
+    "trade_lite",
+]
+
+ZERO = Decimal(0)
+
+
+def plain(value: Decimal) -> Decimal:
+    """``value`` in a form whose ``str`` is plain (no exponent) whenever Decimal allows it.
+
+    msgspec encodes Decimal with ``str``; a zero carrying many decimals (``0E-8``) or an integral
+    value with a positive exponent would come out in scientific notation.  Non-zero magnitudes below
+    1e-6 cannot be written plainly by ``str`` at all and keep their exponent form.
+    """
+    if not value:
+        return ZERO
+    if value.as_tuple().exponent > 0:  # type: ignore[operator]
+        return value.quantize(Decimal(1))
+    return value
+
+
+# --- routing and public outputs ----------------------------------------------------------------
+
+
+class Envelope(msgspec.Struct, frozen=True, kw_only=True, gc=False):
+    """A user-data event for one account (the local exchange pushes it to that account's streams)."""
+
+    account_id: str
+    event: UserEvent
+
+
+class PublicTrade(msgspec.Struct, frozen=True, kw_only=True, gc=False):
+    """One match in the venue's book (``trade`` / ``aggTrade`` streams)."""
+
+    symbol: str
+    trade_id: int
+    price: Decimal
+    qty: Decimal
+    buyer_is_maker: bool
+    time_ms: int
+
+
+class BookDelta(msgspec.Struct, frozen=True, kw_only=True, gc=False):
+    """Levels changed by one command or event (``depthUpdate``: U, u, pu; quantity 0 = level gone)."""
+
+    symbol: str
+    first_update_id: int
+    last_update_id: int
+    prev_update_id: int
+    event_time_ms: int
+    transact_time_ms: int
+    bids: list[tuple[Decimal, Decimal]]
+    asks: list[tuple[Decimal, Decimal]]
+
+
+class ForceOrder(msgspec.Struct, frozen=True, kw_only=True, gc=False):
+    """A liquidation order (``forceOrder`` stream)."""
+
+    symbol: str
+    side: str
+    order_type: str
+    time_in_force: str
+    quantity: Decimal
+    price: Decimal
+    average_price: Decimal
+    status: str
+    last_filled_quantity: Decimal
+    filled_accumulated_quantity: Decimal
+    trade_time_ms: int
+
+
+Output = Envelope | PublicTrade | BookDelta | ForceOrder
+
+
+class Lazy:
+    """A REST answer built on first read (most callers of a backtest never read it)."""
+
+    __slots__ = ("args", "func")
+
+    def __init__(self, func: Any, *args: Any) -> None:
+        self.func = func
+        self.args = args
+
+
+class Result:
+    """The outcome of one command: the REST answer (``value``) and every output it caused, in order.
+
+    ``value`` of an order command is built when first read, from the order as it is then: read it
+    before executing further commands if the exact post-command state matters (an ACK answer does
+    not depend on later changes, only a RESULT answer does).
+    """
+
+    __slots__ = ("_value", "outputs")
+
+    def __init__(self, value: Any, outputs: list[Output]) -> None:
+        self._value = value
+        self.outputs = outputs
+
+    @property
+    def value(self) -> Any:
+        v = self._value
+        if type(v) is Lazy:
+            v = self._value = v.func(*v.args)
+        return v
+
+    def __repr__(self) -> str:
+        return f"Result(value={self.value!r}, outputs={self.outputs!r})"
+
+
+# --- REST snapshots ----------------------------------------------------------------------------
+
+
+class _Rest(msgspec.Struct, frozen=True, kw_only=True, rename="camel", omit_defaults=True):
+    """camelCase REST body; ``None`` fields are left out."""
+
+
+class OrderSnapshot(_Rest, kw_only=True):
+    """An order as ``GET/POST/PUT/DELETE /fapi/v1/order`` return it."""
+
+    order_id: int
+    symbol: str
+    status: str
+    client_order_id: str
+    price: Decimal
+    avg_price: Decimal
+    orig_qty: Decimal
+    executed_qty: Decimal
+    cum_qty: Decimal
+    cum_quote: Decimal
+    time_in_force: str
+    type: str
+    reduce_only: bool
+    close_position: bool
+    side: str
+    position_side: str
+    stop_price: Decimal
+    working_type: str
+    price_protect: bool
+    orig_type: str
+    price_match: str
+    self_trade_prevention_mode: str
+    good_till_date: int
+    time: int
+    update_time: int
+    activate_price: Decimal | None = None
+    price_rate: Decimal | None = None
+
+
+class AlgoOrderSnapshot(_Rest, kw_only=True):
+    """An algo order as ``/fapi/v1/algoOrder`` returns it."""
+
+    algo_id: int
+    client_algo_id: str
+    algo_type: str
+    order_type: str
+    symbol: str
+    side: str
+    position_side: str
+    time_in_force: str
+    quantity: Decimal
+    algo_status: str
+    trigger_price: Decimal
+    price: Decimal
+    self_trade_prevention_mode: str
+    working_type: str
+    price_match: str
+    close_position: bool
+    price_protect: bool
+    reduce_only: bool
+    create_time: int
+    update_time: int
+    trigger_time: int
+    good_till_date: int
+    actual_order_id: str = ""
+    actual_price: Decimal | None = None
+    activate_price: Decimal | None = None
+    callback_rate: Decimal | None = None
+
+
+class PositionRisk(_Rest, kw_only=True):
+    """``GET /fapi/v2|v3/positionRisk`` row (the union of the v2 and v3 fields)."""
+
+    symbol: str
+    position_side: str
+    position_amt: Decimal
+    entry_price: Decimal
+    break_even_price: Decimal
+    mark_price: Decimal
+    un_realized_profit: Decimal
+    liquidation_price: Decimal
+    isolated_margin: Decimal
+    notional: Decimal
+    margin_asset: str
+    isolated_wallet: Decimal
+    initial_margin: Decimal
+    maint_margin: Decimal
+    position_initial_margin: Decimal
+    open_order_initial_margin: Decimal
+    adl: int
+    bid_notional: Decimal
+    ask_notional: Decimal
+    update_time: int
+    leverage: str  # v2 sends strings
+    max_notional_value: Decimal
+    margin_type: str  # "cross" / "isolated"
+    is_auto_add_margin: str
+
+
+class AccountAsset(_Rest, kw_only=True):
+    asset: str
+    wallet_balance: Decimal
+    unrealized_profit: Decimal
+    margin_balance: Decimal
+    maint_margin: Decimal
+    initial_margin: Decimal
+    position_initial_margin: Decimal
+    open_order_initial_margin: Decimal
+    cross_wallet_balance: Decimal
+    cross_un_pnl: Decimal
+    available_balance: Decimal
+    max_withdraw_amount: Decimal
+    margin_available: bool
+    update_time: int
+
+
+class AccountPositionInfo(_Rest, kw_only=True):
+    symbol: str
+    position_side: str
+    position_amt: Decimal
+    unrealized_profit: Decimal
+    isolated_margin: Decimal
+    notional: Decimal
+    isolated_wallet: Decimal
+    initial_margin: Decimal
+    maint_margin: Decimal
+    update_time: int
+    leverage: str
+    isolated: bool
+    entry_price: Decimal
+    break_even_price: Decimal
+    max_notional: Decimal
+    position_initial_margin: Decimal
+    open_order_initial_margin: Decimal
+    bid_notional: Decimal
+    ask_notional: Decimal
+
+
+class AccountInfo(_Rest, kw_only=True):
+    """``GET /fapi/v2|v3/account``."""
+
+    fee_tier: int
+    can_trade: bool
+    can_deposit: bool
+    can_withdraw: bool
+    multi_assets_margin: bool
+    trade_group_id: int
+    update_time: int
+    total_initial_margin: Decimal
+    total_maint_margin: Decimal
+    total_wallet_balance: Decimal
+    total_unrealized_profit: Decimal
+    total_margin_balance: Decimal
+    total_position_initial_margin: Decimal
+    total_open_order_initial_margin: Decimal
+    total_cross_wallet_balance: Decimal
+    total_cross_un_pnl: Decimal
+    available_balance: Decimal
+    max_withdraw_amount: Decimal
+    assets: list[AccountAsset]
+    positions: list[AccountPositionInfo]
+
+
+class Balance(_Rest, kw_only=True):
+    """``GET /fapi/v2|v3/balance`` row."""
+
+    account_alias: str
+    asset: str
+    balance: Decimal
+    cross_wallet_balance: Decimal
+    cross_un_pnl: Decimal
+    available_balance: Decimal
+    max_withdraw_amount: Decimal
+    margin_available: bool
+    update_time: int
+
+
+class UserTrade(_Rest, kw_only=True):
+    """``GET /fapi/v1/userTrades`` row."""
+
+    buyer: bool
+    commission: Decimal
+    commission_asset: str
+    id: int
+    maker: bool
+    order_id: int
+    price: Decimal
+    qty: Decimal
+    quote_qty: Decimal
+    realized_pnl: Decimal
+    side: str
+    position_side: str
+    symbol: str
+    time: int
+
+
+class Income(_Rest, kw_only=True):
+    """``GET /fapi/v1/income`` row."""
+
+    symbol: str
+    income_type: str
+    income: Decimal
+    asset: str
+    info: str
+    time: int
+    tran_id: int
+    trade_id: str
+
+
+class LeverageBracket(_Rest, kw_only=True):
+    bracket: int
+    initial_leverage: int
+    notional_cap: Decimal
+    notional_floor: Decimal
+    maint_margin_ratio: Decimal
+    cum: Decimal
+
+
+class SymbolBrackets(_Rest, kw_only=True):
+    """``GET /fapi/v1/leverageBracket`` entry (Binance sends these numbers as JSON numbers)."""
+
+    symbol: str
+    brackets: list[LeverageBracket]
+
+
+class CommissionRate(_Rest, kw_only=True):
+    """``GET /fapi/v1/commissionRate``."""
+
+    symbol: str
+    maker_commission_rate: Decimal
+    taker_commission_rate: Decimal
+
+
+# --- builders ----------------------------------------------------------------------------------
+
+
+def avg_price(spec: SymbolSpec, order: Order) -> Decimal:
+    if not order.filled:
+        return spec.zero_price
+    return (Decimal(order.cum_quote) * spec.tick_size / order.filled).quantize(spec.tick_size * Decimal("0.0001"))
+
+
+def order_event(
+    spec: SymbolSpec,
+    order: Order,
+    exec_type: str,
+    now: int,
+    bids_notional: Decimal,
+    asks_notional: Decimal,
+    last_lots: int = 0,
+    last_ticks: int = 0,
+    commission: Decimal | None = None,
+    trade_id: int = 0,
+    is_maker: bool = False,
+    realized: Decimal = ZERO,
+) -> OrderTradeUpdate:
+    """ORDER_TRADE_UPDATE for ``order`` after a transition (fill fields set for TRADE / CALCULATED)."""
+    trailing = order.callback_rate is not None
+    return OrderTradeUpdate(
+        event_time_ms=now,
+        transaction_time_ms=now,
+        order=OrderUpdate(
+            symbol=spec.symbol,
+            client_order_id=order.client_order_id,
+            side=order.side,
+            order_type=order.type,
+            time_in_force=order.tif,
+            original_quantity=spec.qty(order.qty),
+            original_price=spec.price(order.price),
+            average_price=avg_price(spec, order),
+            stop_price=order.stop_price if order.stop_price is not None else spec.zero_price,
+            execution_type=exec_type,
+            order_status=order.status,  # type: ignore[arg-type]
+            order_id=order.order_id,
+            last_filled_quantity=spec.qty(last_lots),
+            filled_accumulated_quantity=spec.qty(order.filled),
+            last_filled_price=spec.price(last_ticks),
+            commission_asset=spec.margin_asset if commission is not None else None,
+            commission=(commission or ZERO) if commission is not None else None,
+            order_trade_time_ms=now,
+            trade_id=trade_id,
+            bids_notional=bids_notional,
+            asks_notional=asks_notional,
+            is_maker=is_maker,
+            is_reduce_only=order.reduce_only,
+            working_type=order.working_type,
+            original_order_type=order.orig_type,
+            position_side=order.position_side,
+            close_position=order.close_position,
+            activation_price=order.activate_price if trailing else None,
+            callback_rate=order.callback_rate if trailing else None,
+            price_protect=order.price_protect,
+            strategy_id=0,
+            strategy_sub_id=0,
+            realized_profit=realized or ZERO,
+            stp_mode=order.stp,
+            price_match=order.price_match,
+            good_till_date_ms=order.good_till_date,
+        ),
+    )
+
+
+def trade_lite(spec: SymbolSpec, order: Order, now: int, lots: int, ticks: int, trade_id: int, is_maker: bool) -> TradeLite:
+    """TRADE_LITE for one fill of ``order``."""
+    return TradeLite(
+        event_time_ms=now,
+        transaction_time_ms=now,
+        symbol=spec.symbol,
+        original_quantity=spec.qty(order.qty),
+        original_price=spec.price(order.price),
+        is_maker=is_maker,
+        client_order_id=order.client_order_id,
+        side=order.side,
+        last_filled_price=spec.price(ticks),
+        last_filled_quantity=spec.qty(lots),
+        trade_id=trade_id,
+        order_id=order.order_id,
+    )
+
+
+def order_snapshot(spec: SymbolSpec, order: Order, ack: bool = False) -> OrderSnapshot:
+    """The REST body of ``order``; ``ack`` gives the state at acceptance (newOrderRespType=ACK)."""
+    trailing = order.callback_rate is not None
+    filled = 0 if ack else order.filled
+    executed = spec.qty(filled)
+    return OrderSnapshot(
+        order_id=order.order_id,
+        symbol=spec.symbol,
+        status="NEW" if ack else order.status,  # type: ignore[arg-type]
+        client_order_id=order.client_order_id,
+        price=spec.price(order.price),
+        avg_price=spec.zero_price if ack else avg_price(spec, order),
+        orig_qty=spec.qty(order.qty),
+        executed_qty=executed,
+        cum_qty=executed,
+        cum_quote=spec.notional(0 if ack else order.cum_quote),
+        time_in_force=order.tif,
+        type=order.type,
+        reduce_only=order.reduce_only,
+        close_position=order.close_position,
+        side=order.side,
+        position_side=order.position_side,
+        stop_price=order.stop_price if order.stop_price is not None else spec.zero_price,
+        working_type=order.working_type,
+        price_protect=order.price_protect,
+        orig_type=order.orig_type,
+        price_match=order.price_match,
+        self_trade_prevention_mode=order.stp,
+        good_till_date=order.good_till_date,
+        time=order.time,
+        update_time=order.time if ack else order.update_time,
+        activate_price=order.activate_price if trailing else None,
+        price_rate=order.callback_rate if trailing else None,
+    )

@@ -1,0 +1,192 @@
+"""Funding settlement, margin calls and liquidation, executed against the venue's accounts.
+
+The formulas live in :mod:`binfut.matching.account`; this module applies them.  Rules kept here:
+
+* funding: at each funding time every open position pays ``position notional at mark x rate``
+  (longs pay shorts when the rate is positive), recorded as FUNDING_FEE income and pushed as an
+  ACCOUNT_UPDATE with reason FUNDING_FEE;
+* a position is liquidated when its margin balance falls to its maintenance margin or below --
+  per position for isolated margin (isolated wallet + uPnL), account-wide for cross margin (cross
+  wallet + cross uPnL against the total cross maintenance margin); MARGIN_CALL is pushed once when
+  maintenance margin / margin balance first reaches ``venue.margin_call_ratio``;
+* the liquidation closes the whole position with a LIQUIDATION order (ORDER_TRADE_UPDATE execution
+  type CALCULATED, client id ``autoclose-<time>``) filled at the position's liquidation price
+  against the insurance fund, cancels the account's open orders in that symbol first, and charges
+  the liquidation clearance fee (notional x liquidationFee, capped at the margin left) to the
+  insurance fund as INSURANCE_CLEAR income.  Accounts flagged ``unlimited`` are never liquidated.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from binfut.matching.account import (
+    E8,
+    ZERO,
+    Account,
+    Position,
+    apply_fill,
+    cross_totals,
+    liquidation_price,
+    maint_margin,
+)
+from binfut.matching.lifecycle import Transition, advance
+from binfut.matching.orderbook import Order
+from binfut.matching.outputs import Envelope, ForceOrder, plain
+from binfut.protocol.userevents import MarginCall, MarginCallPosition, OrderTradeUpdate, OrderUpdate
+
+if TYPE_CHECKING:
+    from binfut.matching.venue import SimulatedVenue
+
+__all__ = ["check_risk", "liquidate", "settle_funding"]
+
+
+def settle_funding(venue: SimulatedVenue, symbol: str, rate: Decimal, mark: Decimal) -> None:
+    """Pay / charge funding on every open position in ``symbol``."""
+    now = venue.now
+    for acct in venue.accounts.values():
+        changed = []
+        for (sym, _), pos in acct.positions.items():
+            if sym != symbol or not pos.amount:
+                continue
+            amount = -(Decimal(pos.amount) * pos.spec.step_size * mark * rate).quantize(E8)
+            if not amount:
+                continue
+            acct.balances["USDT"] = acct.balances.get("USDT", ZERO) + amount
+            if acct.states[symbol].isolated:
+                pos.isolated_wallet += amount
+            acct.income.append((now, symbol, "FUNDING_FEE", amount, "USDT", "", venue.next_tran_id()))
+            changed.append(pos)
+        if changed and acct.emit:
+            venue.out.append(Envelope(account_id=acct.id, event=venue.account_update(acct, changed, "FUNDING_FEE", venue.marks())))
+
+
+def _margin_call(venue: SimulatedVenue, acct: Account, positions: list[Position], marks: dict[str, Decimal], cross_wallet: Decimal | None) -> None:
+    rows = []
+    for pos in positions:
+        mark = marks.get(pos.spec.symbol) or pos.entry
+        isolated = acct.states[pos.spec.symbol].isolated
+        rows.append(
+            MarginCallPosition(
+                symbol=pos.spec.symbol, position_side=pos.side, position_amount=pos.spec.qty(pos.amount),
+                margin_type="ISOLATED" if isolated else "CROSSED", isolated_wallet=plain(pos.isolated_wallet),
+                mark_price=mark, unrealized_pnl=plain(pos.unrealized(mark).quantize(E8)),
+                maintenance_margin=plain(maint_margin(pos, mark)[0].quantize(E8)),
+            )
+        )
+    if acct.emit:
+        venue.out.append(Envelope(account_id=acct.id, event=MarginCall(
+            event_time_ms=venue.now, cross_wallet_balance=plain(cross_wallet) if cross_wallet is not None else None, positions=rows)))
+
+
+def check_risk(venue: SimulatedVenue, symbols: list[str]) -> None:
+    """Margin calls and liquidations for accounts holding positions in ``symbols``."""
+    wanted = set(symbols)
+    marks = venue.marks()
+    for acct in list(venue.accounts.values()):
+        if acct.unlimited:
+            continue
+        held = [p for (s, _), p in acct.positions.items() if p.amount]
+        if not held or not any(p.spec.symbol in wanted for p in held):
+            continue
+        ratio_hit = False
+        # isolated positions, one by one
+        for pos in held:
+            if not acct.states[pos.spec.symbol].isolated:
+                continue
+            mark = marks.get(pos.spec.symbol) or pos.entry
+            balance = pos.isolated_wallet + pos.unrealized(mark)
+            mm = maint_margin(pos, mark)[0]
+            if balance <= mm:
+                liquidate(venue, acct, pos)
+            elif mm >= balance * venue.margin_call_ratio:
+                ratio_hit = True
+                if not acct.margin_call:
+                    _margin_call(venue, acct, [pos], marks, None)
+        # cross margin, account-wide: close the worst position until healthy
+        for _ in range(len(held) + 1):
+            wallet, upnl, _, mm = cross_totals(acct, marks)
+            cross = [p for p in acct.positions.values() if p.amount and not acct.states[p.spec.symbol].isolated]
+            if not cross:
+                break
+            balance = wallet + upnl
+            if balance <= mm:
+                worst = min(cross, key=lambda p: p.unrealized(marks.get(p.spec.symbol) or p.entry))
+                liquidate(venue, acct, worst)
+                marks = venue.marks()
+                continue
+            if mm >= balance * venue.margin_call_ratio:
+                ratio_hit = True
+                if not acct.margin_call:
+                    _margin_call(venue, acct, cross, marks, wallet)
+            break
+        acct.margin_call = ratio_hit
+
+
+def liquidate(venue: SimulatedVenue, acct: Account, pos: Position) -> None:
+    """Close ``pos`` at its liquidation price with a LIQUIDATION order (see module docstring)."""
+    spec = pos.spec
+    symbol = spec.symbol
+    engine = venue.engines[symbol]
+    engine.cancel_all(acct)
+    marks = venue.marks()
+    mark = marks.get(symbol) or pos.entry
+    price = liquidation_price(acct, spec, pos.side, marks) or mark
+    st = acct.states[symbol]
+    now = venue.now
+    lots = abs(pos.amount)
+    is_buy = pos.amount < 0
+    iso_before = pos.isolated_wallet
+    realized = apply_fill(acct, st, pos, is_buy, lots, price, ZERO, now)
+    notional = price * Decimal(lots) * spec.step_size
+    if st.isolated:
+        left = iso_before + realized
+    else:
+        wallet, upnl, _, mm = cross_totals(acct, marks)
+        left = wallet + upnl - mm
+    fee = min(max(left, ZERO), (notional * spec.liquidation_fee).quantize(E8))
+    acct.balances["USDT"] -= fee
+    venue.insurance_fund += fee
+    # the order record (kept in history like any other order)
+    venue._order_seq += 1
+    ticks = int((price * spec.inv_tick).to_integral_value())
+    order = Order(venue._order_seq, f"autoclose-{now}", acct, symbol, "BUY" if is_buy else "SELL", pos.side,
+                  "LIQUIDATION", "IOC", ticks, lots, not acct.hedge, "NONE", now)
+    order.filled = lots
+    order.cum_quote = ticks * lots
+    order.realized = realized
+    order.status, exec_type = advance(None, Transition.LIQUIDATE)
+    acct.closed[order.order_id] = order
+    engine.trade_seq += 1
+    tid = engine.trade_seq
+    acct.trades.append((tid, spec, order.order_id, order.side, ticks, lots, realized, ZERO, now, pos.side, False))
+    if realized:
+        acct.income.append((now, symbol, "REALIZED_PNL", realized, "USDT", str(tid), venue.next_tran_id()))
+    if fee:
+        acct.income.append((now, symbol, "INSURANCE_CLEAR", -fee, "USDT", str(tid), venue.next_tran_id()))
+    qty = spec.qty(lots)
+    if acct.emit:
+        venue.out.append(Envelope(account_id=acct.id, event=_liquidation_event(spec, order, exec_type, price, qty, realized, tid, now)))
+    venue.touch(acct, pos)
+    venue.out.append(ForceOrder(
+        symbol=symbol, side=order.side, order_type="LIMIT", time_in_force="IOC", quantity=qty, price=plain(price),
+        average_price=plain(price), status="FILLED", last_filled_quantity=qty, filled_accumulated_quantity=qty, trade_time_ms=now))
+
+
+def _liquidation_event(spec: Any, order: Order, exec_type: str, price: Decimal, qty: Decimal, realized: Decimal, tid: int, now: int) -> OrderTradeUpdate:
+    zero = spec.zero_price
+    return OrderTradeUpdate(
+        event_time_ms=now, transaction_time_ms=now,
+        order=OrderUpdate(
+            symbol=spec.symbol, client_order_id=order.client_order_id, side=order.side, order_type="LIQUIDATION",
+            time_in_force="IOC", original_quantity=qty, original_price=plain(price), average_price=plain(price),
+            stop_price=zero, execution_type=exec_type, order_status=order.status,  # type: ignore[arg-type]
+            order_id=order.order_id, last_filled_quantity=qty, filled_accumulated_quantity=qty,
+            last_filled_price=plain(price), commission_asset=spec.margin_asset, commission=ZERO,
+            order_trade_time_ms=now, trade_id=tid, bids_notional=ZERO, asks_notional=ZERO, is_maker=False,
+            is_reduce_only=order.reduce_only, working_type="CONTRACT_PRICE", original_order_type="LIQUIDATION",
+            position_side=order.position_side, close_position=False, price_protect=False, strategy_id=0,
+            strategy_sub_id=0, realized_profit=plain(realized), stp_mode="NONE", price_match="NONE", good_till_date_ms=0,
+        ),
+    )
