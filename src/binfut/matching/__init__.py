@@ -54,6 +54,7 @@ from binfut.matching.outputs import (
 from binfut.matching.venue import SimulatedVenue
 
 __all__ = [
+    "DEFAULT_SYMBOLS",
     "AccountInfo",
     "AlgoOrderSnapshot",
     "Balance",
@@ -73,7 +74,6 @@ __all__ = [
     "Command",
     "CommissionRate",
     "CountdownCancelAll",
-    "DEFAULT_SYMBOLS",
     "DefaultFeeModel",
     "DefaultFillModel",
     "Deposit",

@@ -1,0 +1,35 @@
+"""Every public namespace declares a sorted, complete ``__all__`` whose names resolve (STYLE §9)."""
+
+from __future__ import annotations
+
+import importlib
+
+import pytest
+
+import binfut
+
+PACKAGES = ["binfut", "binfut.book", "binfut.client", "binfut.matching", "binfut.protocol.models", "binfut.transport", "binfut.emulator"]
+
+
+def _isort_key(name: str) -> tuple[int, str]:
+    """isort / ruff RUF022 order: CONSTANTS, then Classes, then functions."""
+    return (0 if name.isupper() else 1 if name[0].isupper() else 2, name)
+
+
+@pytest.mark.parametrize("name", PACKAGES)
+def test_all_is_sorted_and_resolves(name: str) -> None:
+    module = importlib.import_module(name)
+    exported = list(module.__all__)
+
+    assert exported == sorted(exported, key=_isort_key), f"{name}.__all__ is not sorted (CONSTANTS, Classes, functions)"
+    assert len(set(exported)) == len(exported)
+    for item in exported:
+        assert getattr(module, item) is not None, f"{name}.{item}"
+
+
+def test_top_level_offers_the_everyday_names() -> None:
+    for item in ("Client", "AsyncClient", "Credentials", "Environment", "OrderBook", "BinfutError", "EmulatorThread"):
+        assert item in binfut.__all__
+    assert binfut.EmulatorThread.__name__ == "EmulatorThread"
+    with pytest.raises(AttributeError):
+        binfut.NoSuchThing  # noqa: B018
