@@ -85,7 +85,8 @@ class ClientBase:
         self.decoders = DecoderCache()
         self.filters: FilterBook | None = None
         self._ids = itertools.count(self.rng.randrange(36**3))
-        self._id_salt = _base36(self.rng.randrange(36**4)).rjust(4, "0")
+        # prefix + 4 random base-36 chars: ids from two processes started in the same ms differ.
+        self._id_prefix = self.config.client_order_prefix + _base36(self.rng.randrange(36**4)).rjust(4, "0")
 
     # -- FlowContext -------------------------------------------------------------------------
 
@@ -93,8 +94,8 @@ class ClientBase:
         return self.clock.time_ns() // 1_000_000
 
     def new_client_order_id(self) -> str:
-        """A unique id within Binance's rule ``^[.A-Z:/a-z0-9_-]{1,36}$``."""
-        return f"{self.config.client_order_prefix}{_base36(self.local_ms())}{self._id_salt}{_base36(next(self._ids))}"
+        """A unique id within Binance's rule ``^[.A-Z:/a-z0-9_-]{1,36}$`` (prefix, salt, ms, counter)."""
+        return f"{self._id_prefix}{self.local_ms():x}{next(self._ids):x}"
 
     # -- conveniences that need no I/O ---------------------------------------------------------
 

@@ -10,7 +10,15 @@ from typing import Any
 from binfut.client._base import ClientBase
 from binfut.client._methods_async import AsyncEndpointMethods
 from binfut.errors import TransportError
-from binfut.protocol.flow import Flow, Send, call_flow, load_exchange_info, prerequisites, sync_time
+from binfut.protocol.flow import (
+    Flow,
+    Send,
+    call_flow,
+    load_exchange_info,
+    needs_prerequisites,
+    prerequisites,
+    sync_time,
+)
 from binfut.protocol.spec import Endpoint
 from binfut.transport.base import AsyncHttpTransport
 
@@ -54,7 +62,7 @@ class AsyncClient(AsyncEndpointMethods, ClientBase):
     async def _call(
         self, endpoint: Endpoint, params: Mapping[str, Any], decode: Callable[[bytes], Any] | None = None
     ) -> Any:
-        if prerequisites(self, endpoint):
+        if needs_prerequisites(self, endpoint):
             # One time sync / exchangeInfo load even when many first calls start together.
             async with self._ready:
                 for flow in prerequisites(self, endpoint):

@@ -772,7 +772,10 @@ class SimulatedVenue(VenueQueries, AlgoOrders):
             if (p < ticks) if hits_bids else (p > ticks):
                 break
             through = p != ticks
-            for order in list(levels[p].orders):
+            lvl = levels.get(p)
+            if lvl is None:  # emptied by an earlier fill of this trade (reduce-only sweep)
+                continue
+            for order in list(lvl.orders):
                 if available <= 0:
                     break
                 if not order.in_book:

@@ -9,6 +9,7 @@ wrong kind raises :class:`~binfut.errors.LocalProtocolError` naming the field an
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from enum import Enum
@@ -24,12 +25,17 @@ __all__ = ["encode_params", "encode_value", "plain_decimal"]
 _json_encode = msgspec.json.Encoder().encode
 
 
+_PLAIN = re.compile(r"(?:0|[1-9][0-9]*)(?:\.[0-9]*[1-9])?")
+
+
 def plain_decimal(value: Decimal | float | int | str, field: str = "value") -> str:
     """``value`` as a plain decimal string: no exponent, no trailing zeros, no ``-0``.
 
     Floats go through ``repr`` (the shortest round-tripping text) so ``0.1`` is ``0.1``, not the
     binary expansion.
     """
+    if isinstance(value, str) and _PLAIN.fullmatch(value):
+        return value  # already canonical: the common case of prices typed as strings
     if isinstance(value, bool):
         raise LocalProtocolError(f"{field}: expected a number, got a bool")
     if isinstance(value, int):
@@ -115,9 +121,9 @@ def encode_params(endpoint: Endpoint, params: Mapping[str, Any]) -> dict[str, st
     LocalProtocolError
         An unknown parameter, a missing mandatory one, or a value of the wrong kind.
     """
-    for name in params:
-        if endpoint.param(name) is None:
-            raise LocalProtocolError(f"{endpoint.label} takes no parameter {name!r}")
+    if not endpoint.param_names.issuperset(params):
+        unknown = sorted(set(params) - endpoint.param_names)
+        raise LocalProtocolError(f"{endpoint.label} takes no parameter {unknown[0]!r}")
     out: dict[str, str] = {}
     for param in endpoint.params:
         value = params.get(param.name)

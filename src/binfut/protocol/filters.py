@@ -105,18 +105,20 @@ class SymbolFilters:
         """Check one order's wire-named parameters (``price``, ``quantity``, ``type``, ...)."""
         order_type = str(getattr(params.get("type"), "value", params.get("type") or "")).upper()
         market = order_type.endswith("MARKET")
-        price = params.get("price")
-        qty = params.get("quantity")
+        raw_price = params.get("price")
+        raw_qty = params.get("quantity")
+        price = None if raw_price is None else _dec(raw_price)
+        qty = None if raw_qty is None else _dec(raw_qty)
         if price is not None:
-            self.check_price(_dec(price))
+            self.check_price(price)
         for trigger in ("stopPrice", "triggerPrice", "activatePrice", "activationPrice"):
             if params.get(trigger) is not None:
                 self.check_price(_dec(params[trigger]), trigger)
         if qty is not None:
-            self.check_quantity(_dec(qty), market=market)
+            self.check_quantity(qty, market=market)
         reduce_only = str(params.get("reduceOnly", "false")).lower() == "true"
         if price is not None and qty is not None and not reduce_only and not market:
-            self.check_notional(_dec(price), _dec(qty))
+            self.check_notional(price, qty)
 
     # -- rounding -----------------------------------------------------------------------------
 

@@ -46,7 +46,7 @@ from binfut.protocol.response import DecoderCache, api_error
 from binfut.protocol.spec import Endpoint
 from binfut.protocol.timesync import TimeSync
 
-__all__ = ["Flow", "FlowContext", "Send", "Step", "Wait", "call_flow", "load_exchange_info", "prerequisites", "sync_time"]
+__all__ = ["Flow", "FlowContext", "Send", "Step", "Wait", "call_flow", "load_exchange_info", "needs_prerequisites", "prerequisites", "sync_time"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,13 +102,21 @@ def call_flow(
     """Drive one call of ``endpoint`` with wire-named ``params``; returns the decoded result."""
     params = _with_client_ids(ctx, endpoint, params)
     wire = encode_params(endpoint, params)
-    for prerequisite in prerequisites(ctx, endpoint):
-        yield from prerequisite
+    if needs_prerequisites(ctx, endpoint):
+        for prerequisite in prerequisites(ctx, endpoint):
+            yield from prerequisite
     if ctx.filters is not None and endpoint.name in ORDER_ENDPOINTS and ctx.config.validate_filters:
         ctx.filters.check(endpoint.name, params)
     if decode is None:
         decode = ctx.decoders.for_type(endpoint.returns_for(wire))
     return (yield from _send_with_policy(ctx, endpoint, wire, decode))
+
+
+def needs_prerequisites(ctx: FlowContext, endpoint: Endpoint) -> bool:
+    """Cheap check (no generator built) that :func:`prerequisites` has work to do."""
+    return (endpoint.security.signed and ctx.config.sync_time and not ctx.timesync.synced) or (
+        ctx.filters is None and ctx.config.validate_filters and endpoint.name in ORDER_ENDPOINTS
+    )
 
 
 def prerequisites(ctx: FlowContext, endpoint: Endpoint) -> list[Flow]:

@@ -13,15 +13,17 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["RateLimiter", "UsageSnapshot", "Window", "parse_interval"]
+__all__ = ["RateLimiter", "UsageSnapshot", "Window"]
 
-_UNIT_MS = {"S": 1_000, "M": 60_000, "H": 3_600_000, "D": 86_400_000}
 _INTERVAL_MS = {"SECOND": 1_000, "MINUTE": 60_000, "HOUR": 3_600_000, "DAY": 86_400_000}
 
 
-def parse_interval(suffix: str) -> int:
-    """``"1M"`` / ``"10S"`` (the header suffix) -> window length in ms."""
-    return int(suffix[:-1]) * _UNIT_MS[suffix[-1].upper()]
+def _suffix(length_ms: int) -> str:
+    """Window length -> Binance's header suffix, lower-case (60000 -> ``"1m"``, 10000 -> ``"10s"``)."""
+    for unit, ms in (("d", 86_400_000), ("h", 3_600_000), ("m", 60_000), ("s", 1_000)):
+        if length_ms % ms == 0:
+            return f"{length_ms // ms}{unit}"
+    return f"{length_ms}ms"
 
 
 @dataclass(slots=True)
@@ -71,6 +73,8 @@ class RateLimiter:
     banned_until_ms: int = 0
     blocked_until_ms: int = 0
     last: UsageSnapshot = field(default_factory=lambda: UsageSnapshot({}, {}))
+    _names: list[tuple[str, str, Window, bool]] = field(default_factory=list, repr=False)
+    _names_key: tuple[int, ...] = field(default=(), repr=False)
 
     def configure(self, rate_limits: Iterable[Mapping[str, Any] | Any]) -> None:
         """Take the limits from exchangeInfo's ``rateLimits`` (dicts or decoded Structs)."""
@@ -116,20 +120,37 @@ class RateLimiter:
                 w.used += orders
 
     def on_headers(self, now_ms: int, headers: Mapping[str, str]) -> None:
-        """Fold in ``X-MBX-USED-WEIGHT-*`` and ``X-MBX-ORDER-COUNT-*`` (names lower-cased)."""
+        """Fold in ``X-MBX-USED-WEIGHT-*`` and ``X-MBX-ORDER-COUNT-*``.
+
+        ``headers`` is case-insensitive (urllib3 / aiohttp) or has lower-case names; only the
+        headers of the configured windows are looked up, so the cost does not grow with the
+        response's header count.
+        """
         weight: dict[str, int] = {}
         orders: dict[str, int] = {}
-        for name, value in headers.items():
-            if name.startswith("x-mbx-used-weight-"):
-                suffix = name[len("x-mbx-used-weight-") :]
-                weight[suffix] = int(value)
-                self._fold(self.weight, suffix, int(value), now_ms)
-            elif name.startswith("x-mbx-order-count-"):
-                suffix = name[len("x-mbx-order-count-") :]
-                orders[suffix] = int(value)
-                self._fold(self.orders, suffix, int(value), now_ms)
+        for name, suffix, window, is_weight in self._header_windows():
+            value = headers.get(name)
+            if value is None:
+                continue
+            used = int(value)
+            window.roll(now_ms)
+            if used > window.used:
+                window.used = used
+            (weight if is_weight else orders)[suffix] = used
         if weight or orders:
             self.last = UsageSnapshot(weight, orders)
+
+    def _header_windows(self) -> list[tuple[str, str, Window, bool]]:
+        """(header name, suffix, window, is_weight) per configured window; rebuilt after configure()."""
+        key = (id(self.weight), id(self.orders), len(self.weight), len(self.orders))
+        if self._names_key != key:
+            names: list[tuple[str, str, Window, bool]] = []
+            for prefix, windows, is_weight in (("x-mbx-used-weight-", self.weight, True), ("x-mbx-order-count-", self.orders, False)):
+                for length, window in windows.items():
+                    suffix = _suffix(length)
+                    names.append((prefix + suffix, suffix, window, is_weight))
+            self._names, self._names_key = names, key
+        return self._names
 
     def on_ban(self, now_ms: int, retry_after_s: float | None) -> None:
         """Record a 418 (Binance's bans last from 2 minutes up to 3 days)."""
@@ -143,18 +164,6 @@ class RateLimiter:
         for w in self.weight.values():
             w.roll(now_ms)
             w.used = max(w.used, w.limit)
-
-    @staticmethod
-    def _fold(windows: dict[int, Window], suffix: str, value: int, now_ms: int) -> None:
-        try:
-            length = parse_interval(suffix)
-        except (KeyError, ValueError):
-            return
-        window = windows.get(length)
-        if window is None:
-            return
-        window.roll(now_ms)
-        window.used = max(window.used, value)
 
     def usage(self) -> dict[str, Any]:
         """A readable summary for dashboards: used / limit per window."""

@@ -7,6 +7,7 @@ then ``signature`` computed over the exact query text that is sent.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import quote
@@ -17,15 +18,12 @@ from binfut.protocol.spec import Endpoint
 
 __all__ = ["PreparedRequest", "RawResponse", "build_request", "encode_query"]
 
-_SAFE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.~")
+_UNSAFE = re.compile(r"[^A-Za-z0-9._~-]")
 
 
 def _quote(value: str) -> str:
     # The common case (symbols, numbers, ids) needs no escaping; skip quote()'s overhead then.
-    for ch in value:
-        if ch not in _SAFE:
-            return quote(value, safe="")
-    return value
+    return value if _UNSAFE.search(value) is None else quote(value, safe="")
 
 
 def encode_query(params: Mapping[str, str]) -> str:
@@ -41,21 +39,27 @@ class PreparedRequest:
     """
 
     method: str
-    url: str
+    base: str  # scheme://host:port
+    target: str  # path?query, exactly as signed
     headers: dict[str, str]
     endpoint: Endpoint
     weight: int
     body: bytes | None = None
     client_order_id: str | None = field(default=None)
 
+    @property
+    def url(self) -> str:
+        return self.base + self.target
+
     def __repr__(self) -> str:
-        path = self.url.split("?", 1)[0]
+        path = self.target.split("?", 1)[0]
         return f"PreparedRequest({self.method} {path}, weight={self.weight})"
 
 
 @dataclass(slots=True)
 class RawResponse:
-    """What came back: status, headers (lower-cased names) and the body bytes."""
+    """What came back: status, headers (a case-insensitive mapping, or one with lower-case names)
+    and the body bytes."""
 
     status: int
     headers: Mapping[str, str]
@@ -94,10 +98,10 @@ def build_request(
             tail = f"recvWindow={recv_window}&timestamp={now_ms}"
             query = f"{query}&{tail}" if query else tail
             query = f"{query}&signature={_quote(credentials.sign(query.encode()))}"
-    url = f"{base_url}{endpoint.path}?{query}" if query else f"{base_url}{endpoint.path}"
     return PreparedRequest(
         method=endpoint.method,
-        url=url,
+        base=base_url,
+        target=f"{endpoint.path}?{query}" if query else endpoint.path,
         headers=headers,
         endpoint=endpoint,
         weight=endpoint.weight_for(wire),

@@ -137,9 +137,11 @@ class Endpoint:
     summary: str = ""
     doc: str = ""
     _by_name: dict[str, Param] = field(default_factory=dict, repr=False, compare=False)
+    param_names: frozenset[str] = field(default=frozenset(), repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self._by_name.update({p.name: p for p in self.params})
+        object.__setattr__(self, "param_names", frozenset(self._by_name))
         if self.idempotent is None:
             object.__setattr__(self, "idempotent", self.method == "GET")
 

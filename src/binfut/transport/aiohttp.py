@@ -41,14 +41,13 @@ class AiohttpTransport:
         try:
             async with session.request(
                 request.method,
-                URL(request.url, encoded=True),
+                URL(request.base + request.target, encoded=True),
                 headers=request.headers,
                 data=request.body,
                 allow_redirects=False,
             ) as resp:
                 body = await resp.read()
-                headers = {k.lower(): v for k, v in resp.headers.items()}
-                return RawResponse(resp.status, headers, body)
+                return RawResponse(resp.status, resp.headers, body)  # CIMultiDictProxy: case-insensitive
         except aiohttp.ServerTimeoutError as exc:
             if isinstance(exc, aiohttp.ConnectionTimeoutError):
                 raise ConnectTimeout(f"connect timeout: {request!r}") from exc

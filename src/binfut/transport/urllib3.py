@@ -30,21 +30,32 @@ class Urllib3Transport:
     maxsize : connections kept per host
     """
 
-    __slots__ = ("_pool", "_timeout")
+    __slots__ = ("_maxsize", "_pools", "_timeout")
 
     def __init__(self, *, timeout: float = 10.0, maxsize: int = 10) -> None:
         self._timeout = urllib3.Timeout(connect=min(timeout, 5.0), read=timeout)
-        self._pool = urllib3.PoolManager(maxsize=maxsize, block=False, retries=False, timeout=self._timeout)
+        self._maxsize = maxsize
+        # One pool per origin, looked up by the request's base: no URL parsing per call.
+        self._pools: dict[str, urllib3.HTTPConnectionPool] = {}
+
+    def _pool(self, base: str) -> urllib3.HTTPConnectionPool:
+        pool = self._pools.get(base)
+        if pool is None:
+            pool = self._pools[base] = urllib3.connection_from_url(
+                base, maxsize=self._maxsize, block=False, retries=False, timeout=self._timeout
+            )
+        return pool
 
     def handle(self, request: PreparedRequest) -> RawResponse:
         try:
-            resp = self._pool.request(
+            resp = self._pool(request.base).urlopen(
                 request.method,
-                request.url,
+                request.target,
                 headers=request.headers,
                 body=request.body,
                 retries=False,
                 redirect=False,
+                assert_same_host=False,
                 preload_content=True,
             )
         except ConnectTimeoutError as exc:
@@ -62,10 +73,12 @@ class Urllib3Transport:
             raise TransportError(f"{type(reason).__name__}: {request!r}") from exc
         except (HTTPError, OSError) as exc:
             raise TransportError(f"{type(exc).__name__}: {request!r}") from exc
-        return RawResponse(resp.status, {k.lower(): v for k, v in resp.headers.items()}, resp.data)
+        return RawResponse(resp.status, resp.headers, resp.data)  # HTTPHeaderDict: case-insensitive
 
     def close(self) -> None:
-        self._pool.clear()
+        for pool in self._pools.values():
+            pool.close()
+        self._pools.clear()
 
     def __repr__(self) -> str:
         return "Urllib3Transport()"

@@ -166,3 +166,15 @@ def test_connection_refused_is_a_transport_error(server: ScenarioServer) -> None
     with pytest.raises(E.ConnectError):
         client.ping()
     client.close()
+
+
+def test_weight_and_order_count_headers_are_tracked(call: Driver, server: ScenarioServer) -> None:
+    server.on("GET /fapi/v1/ping", (200, {}, {"X-MBX-USED-WEIGHT-1M": "1234"}))
+    server.on("POST /fapi/v1/order", lambda seen: (*order_reply(seen)[:2], {"X-MBX-ORDER-COUNT-10S": "17", "X-MBX-ORDER-COUNT-1M": "40"}))
+
+    call("ping")
+    call("new_order", symbol="BTCUSDT", side="BUY", type="LIMIT", time_in_force="GTC", quantity="0.001", price="30000")
+
+    usage = call.client.rate_limit_usage()
+    assert usage["weight"]["60s"][0] >= 1234
+    assert usage["orders"]["10s"][0] >= 17 and usage["orders"]["60s"][0] >= 40
