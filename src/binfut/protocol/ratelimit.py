@@ -90,6 +90,11 @@ class RateLimiter:
                 weight[length] = Window(length, int(limit))
             elif kind == "ORDERS":
                 orders[length] = Window(length, int(limit))
+        # Keep what is already used in windows of the same length: configuring is not a reset.
+        for new, old in ((weight, self.weight), (orders, self.orders)):
+            for length, window in new.items():
+                if length in old:
+                    window.start_ms, window.used = old[length].start_ms, old[length].used
         if weight:
             self.weight = weight
         if orders:
