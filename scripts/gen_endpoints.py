@@ -84,16 +84,34 @@ def annotation(param: Param, imports: Imports) -> str:
     return _KIND_ANNOTATION[param.kind]
 
 
-def render_signature(ep: Endpoint, imports: Imports) -> tuple[str, str]:
+def render_signature(ep: Endpoint, imports: Imports, symbol: str | None = None) -> tuple[str, str]:
+    """The parameter list and the call's mapping; ``symbol`` overrides the symbol parameter's
+    annotation in an ``@overload`` (``"str"``: sent, ``"None"``: omitted)."""
     required = [p for p in ep.params if p.required]
     optional = [p for p in ep.params if not p.required]
     lines = ["self"]
     if ep.params:
         lines.append("*")
     lines += [f"{py_name(p)}: {annotation(p, imports)}" for p in required]
-    lines += [f"{py_name(p)}: {annotation(p, imports)} | None = None" for p in optional]
+    for p in optional:
+        if p.name == "symbol" and symbol == "str":
+            lines.append("symbol: str")
+        elif p.name == "symbol" and symbol == "None":
+            lines.append("symbol: None = None")
+        else:
+            lines.append(f"{py_name(p)}: {annotation(p, imports)} | None = None")
     body = ", ".join(f'"{p.name}": {py_name(p)}' for p in ep.params)
     return ",\n        ".join(lines), "{" + body + "}"
+
+
+def render_overloads(ep: Endpoint, imports: Imports, prefix: str) -> str:
+    """Two ``@overload`` stubs: with ``symbol`` one result, without it the list of all."""
+    one, many = type_str(ep.returns, imports), type_str(ep.returns_all, imports)
+    out = []
+    for symbol, ret in (("str", one), ("None", many)):
+        sig, _ = render_signature(ep, imports, symbol)
+        out.append(f"    @overload\n    {prefix} {ep.name}(\n        {sig},\n    ) -> {ret}: ...\n")
+    return "\n".join(out)
 
 
 def weight_text(ep: Endpoint) -> str:
@@ -127,6 +145,8 @@ def render(is_async: bool) -> str:
         ret = type_str(ep.returns, imports)
         if ep.returns_all is not None:
             ret = " | ".join(dict.fromkeys([*ret.split(" | "), *type_str(ep.returns_all, imports).split(" | ")]))
+            if ep.param("symbol") is not None and not ep.param("symbol").required:  # type: ignore[union-attr]
+                methods.append(render_overloads(ep, imports, prefix))
         methods.append(
             f"    {prefix} {ep.name}(\n        {sig},\n    ) -> {ret}:\n"
             f"        {docstring(ep)}\n"
@@ -152,7 +172,7 @@ def render(is_async: bool) -> str:
         "",
         "from collections.abc import Awaitable, Callable, Sequence" if is_async else "from collections.abc import Callable, Sequence",
         "from decimal import Decimal",
-        "from typing import TYPE_CHECKING, Any",
+        "from typing import TYPE_CHECKING, Any, overload",
         "",
     ]
     if imports.enums:

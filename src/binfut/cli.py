@@ -104,7 +104,7 @@ def time_cmd() -> None:
         with _client() as c:
             server = c.server_time()
             offset = c.sync_time()
-            _show({"serverTime": server.server_time, "offsetMs": offset})
+            _show({"serverTime": server.server_time_ms, "offsetMs": offset})
 
     _run(go)
 
@@ -157,7 +157,7 @@ def funding_cmd(symbol: str, limit: int = typer.Option(10, "--limit")) -> None:
 
     def go() -> None:
         with _client() as c:
-            _show(c.funding_rate(symbol=symbol.upper(), limit=limit))
+            _show(c.funding_rate_history(symbol=symbol.upper(), limit=limit))
 
     _run(go)
 

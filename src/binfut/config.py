@@ -114,8 +114,8 @@ class RetryPolicy(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
 
     def backoff(self, attempt: int, unit_random: float) -> float:
         """Delay before try ``attempt + 1`` (``attempt`` starts at 0) given a uniform [0, 1) draw."""
-        raw = min(self.cap, self.base * (2**attempt))
-        return raw * (1.0 - self.jitter * unit_random)
+        raw = min(self.cap, self.base * float(2**attempt))
+        return float(raw * (1.0 - self.jitter * unit_random))
 
 
 class ClientConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

@@ -131,7 +131,7 @@ def run_sync(client: Client, trade: bool) -> None:
     table(
         "position",
         ["symbol", "amount", "entry", "mark", "uPnL", "liq. price", "leverage"],
-        [[p.symbol, p.position_amt, p.entry_price, p.mark_price, p.un_realized_profit, p.liquidation_price, getattr(p, "leverage", "")] for p in positions],
+        [[p.symbol, p.position_amt, p.entry_price, p.mark_price, p.unrealized_profit, p.liquidation_price, getattr(p, "leverage", "")] for p in positions],
     )
     balances = [b for b in client.balance() if b.asset == "USDT"]
     table("USDT", ["wallet", "available", "cross uPnL"], [[b.balance, b.available_balance, b.cross_un_pnl] for b in balances])

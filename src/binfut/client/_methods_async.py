@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 
 from binfut.enums import AlgoType, AutoCloseType, ContractType, IncomeType, KlineInterval, MarginType, NewOrderRespType, OrderType, PositionSide, PriceMatch, RatioPeriod, SelfTradePreventionMode, Side, TimeInForce, WorkingType
 from binfut.protocol.endpoints import BY_NAME as _EP
@@ -502,6 +502,20 @@ class AsyncEndpointMethods:
         """
         return await self._call(_EP["premium_index_klines"], {"symbol": symbol, "interval": interval, "startTime": start_time, "endTime": end_time, "limit": limit}, FRAMES["klines"])  # type: ignore[no-any-return]
 
+    @overload
+    async def mark_price(
+        self,
+        *,
+        symbol: str,
+    ) -> _market.MarkPrice: ...
+
+    @overload
+    async def mark_price(
+        self,
+        *,
+        symbol: None = None,
+    ) -> list[_market.MarkPrice]: ...
+
     async def mark_price(
         self,
         *,
@@ -582,6 +596,20 @@ class AsyncEndpointMethods:
         """
         return await self._call(_EP["funding_info"], {})  # type: ignore[no-any-return]
 
+    @overload
+    async def ticker_24hr(
+        self,
+        *,
+        symbol: str,
+    ) -> _market.Ticker24hr: ...
+
+    @overload
+    async def ticker_24hr(
+        self,
+        *,
+        symbol: None = None,
+    ) -> list[_market.Ticker24hr]: ...
+
     async def ticker_24hr(
         self,
         *,
@@ -600,6 +628,20 @@ class AsyncEndpointMethods:
         https://developers.binance.com/docs/derivatives/usds-margined-futures/market-data/rest-api/24hr-Ticker-Price-Change-Statistics
         """
         return await self._call(_EP["ticker_24hr"], {"symbol": symbol})  # type: ignore[no-any-return]
+
+    @overload
+    async def ticker_price(
+        self,
+        *,
+        symbol: str,
+    ) -> _market.PriceTicker: ...
+
+    @overload
+    async def ticker_price(
+        self,
+        *,
+        symbol: None = None,
+    ) -> list[_market.PriceTicker]: ...
 
     async def ticker_price(
         self,
@@ -620,6 +662,20 @@ class AsyncEndpointMethods:
         """
         return await self._call(_EP["ticker_price"], {"symbol": symbol})  # type: ignore[no-any-return]
 
+    @overload
+    async def ticker_price_v2(
+        self,
+        *,
+        symbol: str,
+    ) -> _market.PriceTicker: ...
+
+    @overload
+    async def ticker_price_v2(
+        self,
+        *,
+        symbol: None = None,
+    ) -> list[_market.PriceTicker]: ...
+
     async def ticker_price_v2(
         self,
         *,
@@ -638,6 +694,20 @@ class AsyncEndpointMethods:
         https://developers.binance.com/docs/derivatives/usds-margined-futures/market-data/rest-api/Symbol-Price-Ticker-v2
         """
         return await self._call(_EP["ticker_price_v2"], {"symbol": symbol})  # type: ignore[no-any-return]
+
+    @overload
+    async def book_ticker(
+        self,
+        *,
+        symbol: str,
+    ) -> _market.BookTicker: ...
+
+    @overload
+    async def book_ticker(
+        self,
+        *,
+        symbol: None = None,
+    ) -> list[_market.BookTicker]: ...
 
     async def book_ticker(
         self,
@@ -1015,6 +1085,20 @@ class AsyncEndpointMethods:
         """
         return await self._call(_EP["index_info"], {"symbol": symbol})  # type: ignore[no-any-return]
 
+    @overload
+    async def asset_index(
+        self,
+        *,
+        symbol: str,
+    ) -> _market.AssetIndex: ...
+
+    @overload
+    async def asset_index(
+        self,
+        *,
+        symbol: None = None,
+    ) -> list[_market.AssetIndex]: ...
+
     async def asset_index(
         self,
         *,
@@ -1049,6 +1133,20 @@ class AsyncEndpointMethods:
         """
         return await self._call(_EP["index_constituents"], {"symbol": symbol})  # type: ignore[no-any-return]
 
+    @overload
+    async def insurance_balance(
+        self,
+        *,
+        symbol: str,
+    ) -> _market.InsuranceBalance: ...
+
+    @overload
+    async def insurance_balance(
+        self,
+        *,
+        symbol: None = None,
+    ) -> list[_market.InsuranceBalance]: ...
+
     async def insurance_balance(
         self,
         *,
@@ -1067,6 +1165,20 @@ class AsyncEndpointMethods:
         https://developers.binance.com/docs/derivatives/usds-margined-futures/market-data/rest-api/Insurance-Fund-Balance
         """
         return await self._call(_EP["insurance_balance"], {"symbol": symbol})  # type: ignore[no-any-return]
+
+    @overload
+    async def adl_risk(
+        self,
+        *,
+        symbol: str,
+    ) -> _market.AdlRisk: ...
+
+    @overload
+    async def adl_risk(
+        self,
+        *,
+        symbol: None = None,
+    ) -> list[_market.AdlRisk]: ...
 
     async def adl_risk(
         self,
@@ -1968,6 +2080,20 @@ class AsyncEndpointMethods:
         https://developers.binance.com/en/docs/catalog/core-trading-derivatives-trading-usd-s-m-futures/api/rest-api/account#get-income-history
         """
         return await self._call(_EP["income"], {"symbol": symbol, "incomeType": income_type, "startTime": start_time, "endTime": end_time, "page": page, "limit": limit})  # type: ignore[no-any-return]
+
+    @overload
+    async def leverage_bracket(
+        self,
+        *,
+        symbol: str,
+    ) -> _account.LeverageBracket | list[_account.LeverageBracket]: ...
+
+    @overload
+    async def leverage_bracket(
+        self,
+        *,
+        symbol: None = None,
+    ) -> list[_account.LeverageBracket]: ...
 
     async def leverage_bracket(
         self,

@@ -46,7 +46,7 @@ class AsyncClient(AsyncEndpointMethods, ClientBase):
         try:
             step = next(flow)
             while True:
-                if type(step) is Send:
+                if isinstance(step, Send):
                     try:
                         reply = await transport.handle(step.request)
                     except TransportError as exc:

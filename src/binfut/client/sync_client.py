@@ -41,7 +41,7 @@ class Client(SyncEndpointMethods, ClientBase):
         try:
             step = next(flow)
             while True:
-                if type(step) is Send:
+                if isinstance(step, Send):
                     try:
                         reply = transport.handle(step.request)
                     except TransportError as exc:
