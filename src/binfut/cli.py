@@ -62,38 +62,65 @@ def _client() -> Iterator[Client]:
 
 
 def _plain(value: Any) -> Any:
+    """Wire-shaped builtins (Binance's own keys) for ``--json``."""
     return msgspec.to_builtins(value, enc_hook=lambda v: str(v) if isinstance(v, Decimal) else repr(v))
 
 
+def _record(item: Any) -> dict[str, Any]:
+    """A flat row with readable attribute names (Structs, array-like ones included, or dicts)."""
+    if isinstance(item, msgspec.Struct):
+        return {name: getattr(item, name) for name in item.__struct_fields__}
+    return dict(item) if isinstance(item, dict) else {"value": item}
+
+
 def _show(rows: Any, columns: list[str] | None = None, title: str | None = None) -> None:
-    data = _plain(rows)
     if STATE.as_json:
-        typer.echo(json.dumps(data, indent=2))
+        typer.echo(json.dumps(_plain(rows), indent=2))
         return
     from rich.console import Console
     from rich.table import Table
 
-    items = data if isinstance(data, list) else [data]
+    items = [_record(r) for r in (rows if isinstance(rows, list) else [rows])]
     if not items:
         typer.echo("(none)")
         return
-    keys = columns or [k for k in items[0] if not isinstance(items[0][k], list | dict)]
+    keys = columns or [k for k, v in items[0].items() if not isinstance(v, list | dict | tuple | msgspec.Struct)]
     table = Table(title=title)
     for key in keys:
-        table.add_column(key)
+        table.add_column(key, overflow="fold")
     for item in items:
-        table.add_row(*(str(item.get(k, "")) for k in keys))
+        table.add_row(*("" if item.get(k) is None else str(item.get(k)) for k in keys))
+    Console().print(table)
+
+
+def _show_vertical(record: Any, title: str) -> None:
+    """One record as key / value rows (wide objects such as a symbol's exchangeInfo)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title, show_header=False)
+    table.add_column("field")
+    table.add_column("value", overflow="fold")
+    for key, value in _record(record).items():
+        if not isinstance(value, list | dict | tuple | msgspec.Struct):
+            table.add_row(key, str(value))
     Console().print(table)
 
 
 def _run(action: Callable[[], None]) -> None:
+    """Run a command; any failure is one line on stderr (a traceback only with --debug)."""
     try:
         action()
-    except BinfutError as exc:
+    except (BinfutError, typer.BadParameter) as exc:
         if STATE.debug:
             raise
         typer.echo(f"error: {type(exc).__name__}: {exc}", err=True)
         raise typer.Exit(1) from None
+    except Exception as exc:
+        if STATE.debug:
+            raise
+        typer.echo(f"error: unexpected {type(exc).__name__}: {exc} (run with --debug for the traceback)", err=True)
+        raise typer.Exit(2) from None
 
 
 @app.command("time")
@@ -104,7 +131,7 @@ def time_cmd() -> None:
         with _client() as c:
             server = c.server_time()
             offset = c.sync_time()
-            _show({"serverTime": server.server_time_ms, "offsetMs": offset})
+            _show({"server_time_ms": server.server_time_ms, "offset_ms": offset})
 
     _run(go)
 
@@ -115,7 +142,7 @@ def price_cmd(symbol: str = typer.Argument(None, help="omit for every symbol")) 
 
     def go() -> None:
         with _client() as c:
-            _show(c.ticker_price(symbol=symbol.upper() if symbol else None), ["symbol", "price", "time"])
+            _show(c.ticker_price(symbol=symbol.upper()) if symbol else c.ticker_price(), ["symbol", "price", "time_ms"])
 
     _run(go)
 
@@ -126,16 +153,20 @@ def info_cmd(symbol: str) -> None:
 
     def go() -> None:
         with _client() as c:
-            info = _plain(c.exchange_info())
-            match = [s for s in info.get("symbols", []) if s.get("symbol") == symbol.upper()]
+            info = c.exchange_info()
+            match = [s for s in info.symbols if s.symbol == symbol.upper()]
             if not match:
                 raise BinfutError(f"symbol {symbol.upper()} is not listed")
             sym = match[0]
             if STATE.as_json:
-                typer.echo(json.dumps(sym, indent=2))
+                typer.echo(json.dumps(_plain(sym), indent=2))
                 return
-            _show({k: v for k, v in sym.items() if not isinstance(v, list | dict)}, title=symbol.upper())
-            _show(sym.get("filters", []), ["filterType", "tickSize", "stepSize", "minQty", "maxQty", "notional"], title="filters")
+            _show_vertical(sym, symbol.upper())
+            _show(sym.filters, ["filter_type", "tick_size", "min_price", "max_price", "step_size", "min_qty", "max_qty", "notional", "limit"], title="filters")
+            brackets = c.leverage_bracket(symbol=symbol.upper()) if c.credentials else None
+            if brackets is not None:
+                first = brackets[0] if isinstance(brackets, list) else brackets
+                _show(first.brackets, title="leverage brackets")
 
     _run(go)
 
@@ -146,7 +177,7 @@ def klines_cmd(symbol: str, interval: str = typer.Argument("1m"), limit: int = t
 
     def go() -> None:
         with _client() as c:
-            _show(c.klines(symbol=symbol.upper(), interval=interval, limit=limit))
+            _show(c.klines(symbol=symbol.upper(), interval=interval, limit=limit), ["open_time_ms", "open", "high", "low", "close", "volume", "trades"])
 
     _run(go)
 
@@ -168,7 +199,7 @@ def account_cmd() -> None:
 
     def go() -> None:
         with _client() as c:
-            _show(c.balance(), ["asset", "balance", "availableBalance", "crossUnPnl"])
+            _show([b for b in c.balance() if b.balance], ["asset", "balance", "available_balance", "cross_un_pnl", "cross_wallet_balance"])
 
     _run(go)
 
@@ -179,8 +210,8 @@ def positions_cmd(symbol: str = typer.Argument(None)) -> None:
 
     def go() -> None:
         with _client() as c:
-            rows = [p for p in _plain(c.position_risk(symbol=symbol.upper() if symbol else None)) if Decimal(p.get("positionAmt", "0"))]
-            _show(rows, ["symbol", "positionSide", "positionAmt", "entryPrice", "markPrice", "unRealizedProfit", "liquidationPrice"])
+            rows = [p for p in c.position_risk(symbol=symbol.upper() if symbol else None) if p.position_amt]
+            _show(rows, ["symbol", "position_side", "position_amt", "entry_price", "mark_price", "unrealized_profit", "liquidation_price"])
 
     _run(go)
 
@@ -209,7 +240,7 @@ def order_new(
                 reduce_only=reduce_only or None,
                 new_order_resp_type="RESULT",
             )
-            _show(order, ["symbol", "orderId", "clientOrderId", "side", "type", "status", "price", "origQty", "executedQty", "avgPrice"])
+            _show(order, ["symbol", "order_id", "client_order_id", "side", "type", "status", "price", "orig_qty", "executed_qty", "avg_price"])
 
     _run(go)
 
@@ -220,7 +251,7 @@ def order_cancel(symbol: str, order_id: int = typer.Option(None, "--id"), client
 
     def go() -> None:
         with _client() as c:
-            _show(c.cancel_order(symbol=symbol.upper(), order_id=order_id, orig_client_order_id=client_id), ["symbol", "orderId", "status"])
+            _show(c.cancel_order(symbol=symbol.upper(), order_id=order_id, orig_client_order_id=client_id), ["symbol", "order_id", "client_order_id", "status"])
 
     _run(go)
 
@@ -244,7 +275,7 @@ def order_open(symbol: str = typer.Argument(None)) -> None:
         with _client() as c:
             _show(
                 c.open_orders(symbol=symbol.upper() if symbol else None),
-                ["symbol", "orderId", "side", "type", "price", "origQty", "executedQty", "status"],
+                ["symbol", "order_id", "client_order_id", "side", "type", "price", "orig_qty", "executed_qty", "status"],
             )
 
     _run(go)
