@@ -101,8 +101,9 @@ class ClientBase:
 
     @property
     def server_time_offset_ms(self) -> int:
-        """Estimated ``server time - local time`` in ms (0 until measured)."""
-        return self.timesync.offset_ms
+        """Estimated ``server time - local time`` in ms, now (0 until measured)."""
+        now = self.local_ms()
+        return self.timesync.server_now(now) - now
 
     def rate_limit_usage(self) -> dict[str, Any]:
         """Request weight and order counts used / allowed per window, and any ban in force."""
