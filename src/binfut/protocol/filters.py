@@ -1,8 +1,10 @@
 """Local order validation and rounding against exchangeInfo filters.
 
 Checked before an order leaves (on by default): PRICE_FILTER (min, max, tick), LOT_SIZE (LIMIT
-orders) and MARKET_LOT_SIZE (MARKET orders) for min, max and step, and MIN_NOTIONAL when a price is
-known and the order is not reduce-only. A violation raises
+orders) and MARKET_LOT_SIZE (MARKET orders) for min, max and step, MIN_NOTIONAL when a price is
+known and the order is not reduce-only, and PERCENT_PRICE (a BUY at most markPrice x multiplierUp, a
+SELL at least markPrice x multiplierDown) when a mark price no older than a minute is known — from a
+``mark_price`` call or :meth:`FilterBook.note_mark` (e.g. fed by the markPrice stream). A violation raises
 :class:`~binfut.errors.FilterViolation` naming the field, the value and the rule, and nothing is
 sent. Rounding helpers snap to the grid *towards safety* (down for quantity; down for a buy price and
 up for a sell price unless told otherwise). Pure: exchangeInfo comes in as a decoded mapping.
@@ -17,7 +19,7 @@ from typing import Any
 
 from binfut.errors import FilterViolation, LocalProtocolError
 
-__all__ = ["ORDER_ENDPOINTS", "FilterBook", "SymbolFilters"]
+__all__ = ["MARK_MAX_AGE_MS", "ORDER_ENDPOINTS", "FilterBook", "SymbolFilters"]
 
 # Endpoints whose parameters are checked against the filters before sending.
 ORDER_ENDPOINTS = frozenset(
@@ -46,6 +48,8 @@ class SymbolFilters:
     market_min_qty: Decimal
     market_max_qty: Decimal
     min_notional: Decimal
+    multiplier_up: Decimal = _ZERO
+    multiplier_down: Decimal = _ZERO
 
     @classmethod
     def from_symbol_info(cls, info: Mapping[str, Any]) -> SymbolFilters:
@@ -54,6 +58,7 @@ class SymbolFilters:
         lot = by_type.get("LOT_SIZE", {})
         market = by_type.get("MARKET_LOT_SIZE", lot)
         notional = by_type.get("MIN_NOTIONAL", {})
+        percent = by_type.get("PERCENT_PRICE", {})
         return cls(
             symbol=str(info["symbol"]),
             tick_size=_dec(price.get("tickSize", 0)),
@@ -66,6 +71,8 @@ class SymbolFilters:
             market_min_qty=_dec(market.get("minQty", 0)),
             market_max_qty=_dec(market.get("maxQty", 0)),
             min_notional=_dec(notional.get("notional", notional.get("minNotional", 0))),
+            multiplier_up=_dec(percent.get("multiplierUp", 0)),
+            multiplier_down=_dec(percent.get("multiplierDown", 0)),
         )
 
     # -- checks -------------------------------------------------------------------------------
@@ -101,8 +108,17 @@ class SymbolFilters:
                 "notional", price * qty, f"MIN_NOTIONAL notional={self.min_notional} (price x quantity)", symbol=self.symbol
             )
 
-    def check_order(self, params: Mapping[str, Any]) -> None:
-        """Check one order's wire-named parameters (``price``, ``quantity``, ``type``, ...)."""
+    def check_percent_price(self, price: Decimal, side: str, mark: Decimal) -> None:
+        if side == "BUY" and self.multiplier_up and price > mark * self.multiplier_up:
+            rule = f"PERCENT_PRICE multiplierUp={self.multiplier_up} x markPrice {mark}"
+            raise FilterViolation("price", price, rule, symbol=self.symbol)
+        if side == "SELL" and self.multiplier_down and price < mark * self.multiplier_down:
+            rule = f"PERCENT_PRICE multiplierDown={self.multiplier_down} x markPrice {mark}"
+            raise FilterViolation("price", price, rule, symbol=self.symbol)
+
+    def check_order(self, params: Mapping[str, Any], mark: Decimal | None = None) -> None:
+        """Check one order's wire-named parameters (``price``, ``quantity``, ``type``, ...);
+        ``mark`` is a fresh mark price for the PERCENT_PRICE check (skipped when None)."""
         order_type = str(getattr(params.get("type"), "value", params.get("type") or "")).upper()
         market = order_type.endswith("MARKET")
         raw_price = params.get("price")
@@ -111,6 +127,8 @@ class SymbolFilters:
         qty = None if raw_qty is None else _dec(raw_qty)
         if price is not None:
             self.check_price(price)
+            if mark is not None:
+                self.check_percent_price(price, str(getattr(params.get("side"), "value", params.get("side"))).upper(), mark)
         for trigger in ("stopPrice", "triggerPrice", "activatePrice", "activationPrice"):
             if params.get(trigger) is not None:
                 self.check_price(_dec(params[trigger]), trigger)
@@ -139,13 +157,26 @@ class SymbolFilters:
         return ((value / step).to_integral_value(ROUND_FLOOR) * step).quantize(step)
 
 
-class FilterBook:
-    """Filters of every symbol, from one exchangeInfo."""
+MARK_MAX_AGE_MS = 60_000  # an older mark price is not trusted for PERCENT_PRICE
 
-    __slots__ = ("_symbols",)
+
+class FilterBook:
+    """Filters of every symbol, from one exchangeInfo, plus the latest mark price per symbol."""
+
+    __slots__ = ("_marks", "_symbols")
 
     def __init__(self, symbols: Iterable[SymbolFilters]) -> None:
         self._symbols = {s.symbol: s for s in symbols}
+        self._marks: dict[str, tuple[Decimal, int]] = {}
+
+    def note_mark(self, symbol: str, mark_price: Decimal, time_ms: int) -> None:
+        """Remember ``symbol``'s mark price at ``time_ms`` (server time) for PERCENT_PRICE checks."""
+        if mark_price > 0:
+            self._marks[symbol] = (mark_price, time_ms)
+
+    def fresh_mark(self, symbol: str, now_ms: int) -> Decimal | None:
+        seen = self._marks.get(symbol)
+        return seen[0] if seen is not None and now_ms - seen[1] <= MARK_MAX_AGE_MS else None
 
     @classmethod
     def from_exchange_info(cls, info: Mapping[str, Any]) -> FilterBook:
@@ -163,14 +194,17 @@ class FilterBook:
     def __len__(self) -> int:
         return len(self._symbols)
 
-    def check(self, endpoint_name: str, params: Mapping[str, Any]) -> None:
-        """Validate the order(s) in an order endpoint's parameters; raise on the first violation."""
+    def check(self, endpoint_name: str, params: Mapping[str, Any], now_ms: int = 0) -> None:
+        """Validate the order(s) in an order endpoint's parameters; raise on the first violation.
+
+        ``now_ms`` is server time, to judge whether a remembered mark price is fresh enough.
+        """
         if endpoint_name in ("place_batch_orders", "modify_batch_orders"):
             batch = params.get("batchOrders")
-            for order in batch if isinstance(batch, list | tuple) else ():
-                if isinstance(order, Mapping) and "symbol" in order:
-                    self[str(order["symbol"])].check_order(order)
-            return
-        symbol = params.get("symbol")
-        if symbol:
-            self[str(symbol)].check_order(params)
+            orders = [o for o in batch if isinstance(o, Mapping)] if isinstance(batch, list | tuple) else []
+        else:
+            orders = [params]
+        for order in orders:
+            symbol = order.get("symbol")
+            if symbol:
+                self[str(symbol)].check_order(order, self.fresh_mark(str(symbol), now_ms))

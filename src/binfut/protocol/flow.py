@@ -106,10 +106,21 @@ def call_flow(
         for prerequisite in prerequisites(ctx, endpoint):
             yield from prerequisite
     if ctx.filters is not None and endpoint.name in ORDER_ENDPOINTS and ctx.config.validate_filters:
-        ctx.filters.check(endpoint.name, params)
+        ctx.filters.check(endpoint.name, params, ctx.timesync.server_now(ctx.local_ms()))
     if decode is None:
         decode = ctx.decoders.for_type(endpoint.returns_for(wire))
-    return (yield from _send_with_policy(ctx, endpoint, wire, decode))
+    result = yield from _send_with_policy(ctx, endpoint, wire, decode)
+    if endpoint.name == "mark_price" and ctx.filters is not None:
+        _note_marks(ctx.filters, result)
+    return result
+
+
+def _note_marks(filters: FilterBook, result: Any) -> None:
+    """Remember mark prices from a premiumIndex answer for the PERCENT_PRICE check."""
+    for item in result if isinstance(result, list) else (result,):
+        mark, symbol, time_ms = getattr(item, "mark_price", None), getattr(item, "symbol", None), getattr(item, "time_ms", 0)
+        if mark is not None and symbol:
+            filters.note_mark(symbol, mark, time_ms)
 
 
 def needs_prerequisites(ctx: FlowContext, endpoint: Endpoint) -> bool:

@@ -39,6 +39,7 @@ EXCHANGE_INFO = {
                 {"filterType": "LOT_SIZE", "minQty": "0.001", "maxQty": "1000", "stepSize": "0.001"},
                 {"filterType": "MARKET_LOT_SIZE", "minQty": "0.001", "maxQty": "120", "stepSize": "0.001"},
                 {"filterType": "MIN_NOTIONAL", "notional": "100"},
+                {"filterType": "PERCENT_PRICE", "multiplierUp": "1.0500", "multiplierDown": "0.9500", "multiplierDecimal": "4"},
             ],
         }
     ],
@@ -256,3 +257,23 @@ def test_requests_wait_for_the_weight_budget(h: Harness) -> None:
 
     assert h.waits and h.waits[0].reason == "request-weight budget"
     assert 0 < h.waits[0].seconds <= 60
+
+
+def test_percent_price_uses_a_fresh_mark_price(h: Harness) -> None:
+    mark = {"symbol": "BTCUSDT", "markPrice": "30000", "indexPrice": "30000", "lastFundingRate": "0.0001", "time": T0}
+    h.on("GET /fapi/v1/premiumIndex", ok(mark))
+    h.on("POST /fapi/v1/order", ok(ORDER))
+    h.run("new_order", symbol="BTCUSDT", side="BUY", type="LIMIT", timeInForce="GTC", quantity="0.010", price="31600")  # no mark yet
+    h.run("mark_price", symbol="BTCUSDT")
+
+    with pytest.raises(FilterViolation) as too_high:
+        h.run("new_order", symbol="BTCUSDT", side="BUY", type="LIMIT", timeInForce="GTC", quantity="0.010", price="31600")
+    with pytest.raises(FilterViolation) as too_low:
+        h.run("new_order", symbol="BTCUSDT", side="SELL", type="LIMIT", timeInForce="GTC", quantity="0.010", price="28400")
+    h.run("new_order", symbol="BTCUSDT", side="BUY", type="LIMIT", timeInForce="GTC", quantity="0.010", price="31400")
+
+    assert "multiplierUp=1.0500" in too_high.value.rule and "multiplierDown=0.9500" in too_low.value.rule
+    assert len(h.sent_to("POST /fapi/v1/order")) == 2
+    h.clock.advance(61 * 1_000_000_000)  # the remembered mark goes stale: no longer trusted
+    h.run("new_order", symbol="BTCUSDT", side="BUY", type="LIMIT", timeInForce="GTC", quantity="0.010", price="31600")
+    assert len(h.sent_to("POST /fapi/v1/order")) == 3
