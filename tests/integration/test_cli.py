@@ -74,7 +74,7 @@ def test_order_commands_and_account(url: str) -> None:
     assert code == 0 and json.loads(out)[0]["asset"] == "USDT"
 
     _, price_out, _ = run(url, "--json", "price", "BTCUSDT")
-    low = int(float(json.loads(price_out)["price"]) * 0.95)
+    low = int(float(json.loads(price_out)["price"]) * 0.98)  # inside PERCENT_PRICE, below the book
     code, out, _ = run(url, "--json", "order", "new", "BTCUSDT", "BUY", "0.010", "--price", str(low))
     assert code == 0
     order_id = str(json.loads(out)["orderId"])

@@ -2,8 +2,8 @@
 
 Checked before an order leaves (on by default): PRICE_FILTER (min, max, tick), LOT_SIZE (LIMIT
 orders) and MARKET_LOT_SIZE (MARKET orders) for min, max and step, MIN_NOTIONAL when a price is
-known and the order is not reduce-only, and PERCENT_PRICE (a BUY at most markPrice x multiplierUp, a
-SELL at least markPrice x multiplierDown) when a mark price no older than a minute is known — from a
+known and the order is not reduce-only, and PERCENT_PRICE (any limit price within markPrice x
+[multiplierDown, multiplierUp], Binance's -4016 / -4024) when a mark price no older than a minute is known — from a
 ``mark_price`` call or :meth:`FilterBook.note_mark` (e.g. fed by the markPrice stream). A violation raises
 :class:`~binfut.errors.FilterViolation` naming the field, the value and the rule, and nothing is
 sent. Rounding helpers snap to the grid *towards safety* (down for quantity; down for a buy price and
@@ -108,11 +108,12 @@ class SymbolFilters:
                 "notional", price * qty, f"MIN_NOTIONAL notional={self.min_notional} (price x quantity)", symbol=self.symbol
             )
 
-    def check_percent_price(self, price: Decimal, side: str, mark: Decimal) -> None:
-        if side == "BUY" and self.multiplier_up and price > mark * self.multiplier_up:
+    def check_percent_price(self, price: Decimal, mark: Decimal) -> None:
+        """PERCENT_PRICE: any limit price within [mark x multiplierDown, mark x multiplierUp]."""
+        if self.multiplier_up and price > mark * self.multiplier_up:
             rule = f"PERCENT_PRICE multiplierUp={self.multiplier_up} x markPrice {mark}"
             raise FilterViolation("price", price, rule, symbol=self.symbol)
-        if side == "SELL" and self.multiplier_down and price < mark * self.multiplier_down:
+        if self.multiplier_down and price < mark * self.multiplier_down:
             rule = f"PERCENT_PRICE multiplierDown={self.multiplier_down} x markPrice {mark}"
             raise FilterViolation("price", price, rule, symbol=self.symbol)
 
@@ -128,7 +129,7 @@ class SymbolFilters:
         if price is not None:
             self.check_price(price)
             if mark is not None:
-                self.check_percent_price(price, str(getattr(params.get("side"), "value", params.get("side"))).upper(), mark)
+                self.check_percent_price(price, mark)
         for trigger in ("stopPrice", "triggerPrice", "activatePrice", "activationPrice"):
             if params.get(trigger) is not None:
                 self.check_price(_dec(params[trigger]), trigger)

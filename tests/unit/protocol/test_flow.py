@@ -269,7 +269,7 @@ def test_percent_price_uses_a_fresh_mark_price(h: Harness) -> None:
     with pytest.raises(FilterViolation) as too_high:
         h.run("new_order", symbol="BTCUSDT", side="BUY", type="LIMIT", timeInForce="GTC", quantity="0.010", price="31600")
     with pytest.raises(FilterViolation) as too_low:
-        h.run("new_order", symbol="BTCUSDT", side="SELL", type="LIMIT", timeInForce="GTC", quantity="0.010", price="28400")
+        h.run("new_order", symbol="BTCUSDT", side="BUY", type="LIMIT", timeInForce="GTC", quantity="0.010", price="28400")
     h.run("new_order", symbol="BTCUSDT", side="BUY", type="LIMIT", timeInForce="GTC", quantity="0.010", price="31400")
 
     assert "multiplierUp=1.0500" in too_high.value.rule and "multiplierDown=0.9500" in too_low.value.rule
