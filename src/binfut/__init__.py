@@ -2,7 +2,8 @@
 
 The short list most users need is re-exported here; every subpackage (``binfut.protocol``,
 ``binfut.book``, ``binfut.matching``, ``binfut.emulator``, ...) declares its own ``__all__``.
-The local exchange is imported lazily (``binfut.EmulatorThread`` loads it on first use).
+The local exchange and the streams are imported lazily (``binfut.EmulatorThread`` loads the
+emulator on first use).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from binfut.errors import (
 
 if TYPE_CHECKING:
     from binfut.emulator import EmulatorConfig, EmulatorThread, run_emulator, start_emulator
+    from binfut.stream import LiveOrderBook, StreamManager, UserDataStream, WsApiClient
 
 __all__ = [
     "ApiError",
@@ -48,24 +50,38 @@ __all__ = [
     "ExecutionStatusUnknown",
     "FilterViolation",
     "IpBanned",
+    "LiveOrderBook",
     "ManualClock",
     "OrderBook",
     "OrderRejected",
     "RateLimited",
     "RetryPolicy",
+    "StreamManager",
     "SystemClock",
     "TransportError",
+    "UserDataStream",
+    "WsApiClient",
     "__version__",
     "run_emulator",
     "start_emulator",
 ]
 
-_LAZY = {"EmulatorConfig", "EmulatorThread", "run_emulator", "start_emulator"}
+_LAZY = {
+    "EmulatorConfig": "binfut.emulator",
+    "EmulatorThread": "binfut.emulator",
+    "run_emulator": "binfut.emulator",
+    "start_emulator": "binfut.emulator",
+    "LiveOrderBook": "binfut.stream",
+    "StreamManager": "binfut.stream",
+    "UserDataStream": "binfut.stream",
+    "WsApiClient": "binfut.stream",
+}
 
 
 def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        import binfut.emulator as emulator
+    module = _LAZY.get(name)
+    if module is not None:
+        import importlib
 
-        return getattr(emulator, name)
+        return getattr(importlib.import_module(module), name)
     raise AttributeError(f"module 'binfut' has no attribute {name!r}")
