@@ -7,6 +7,7 @@ on stderr with exit status 1 — a traceback only with ``--debug``.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sys
 from collections.abc import Callable, Iterator
@@ -279,6 +280,64 @@ def order_open(symbol: str = typer.Argument(None)) -> None:
             )
 
     _run(go)
+
+
+@app.command("book")
+def book_cmd(
+    symbol: str,
+    depth: int = typer.Option(10, "--depth", help="levels per side"),
+    seconds: float = typer.Option(0, "--seconds", help="stop after this long (0: until Ctrl-C)"),
+    speed: str = typer.Option("100ms", "--speed", help="diff stream cadence: 0ms, 100ms, 250ms or 500ms"),
+) -> None:
+    """A live local order book, kept by Binance's diff-stream procedure."""
+
+    def go() -> None:
+        asyncio.run(_watch_book(symbol.upper(), depth, seconds, None if speed == "250ms" else speed))
+
+    _run(go)
+
+
+async def _watch_book(symbol: str, depth: int, seconds: float, speed: str | None) -> None:
+    import time
+
+    from rich.console import Console
+    from rich.live import Live
+    from rich.table import Table
+
+    from binfut.client import AsyncClient
+    from binfut.stream import LiveOrderBook, StreamManager
+
+    def render(books: LiveOrderBook) -> Table:
+        bids, asks = books.top(symbol, "bid", depth), books.top(symbol, "ask", depth)
+        stats = books.stats()
+        table = Table(
+            title=f"{symbol} · update {books.update_id(symbol)} · spread {books.spread(symbol)}"
+            f" · gaps {stats.gaps} · resyncs {stats.resyncs}"
+        )
+        for column in ("bid qty", "bid", "ask", "ask qty"):
+            table.add_column(column, justify="right")
+        for i in range(max(len(bids), len(asks))):
+            bid = bids[i] if i < len(bids) else None
+            ask = asks[i] if i < len(asks) else None
+            table.add_row(
+                str(bid.qty) if bid else "", str(bid.price) if bid else "", str(ask.price) if ask else "", str(ask.qty) if ask else ""
+            )
+        return table
+
+    client = AsyncClient(env=STATE.env, base_url=STATE.url)
+    try:
+        async with StreamManager(client.urls) as streams, LiveOrderBook(streams, client, [symbol], speed=speed) as books:
+            await books.wait_live(symbol, timeout=30)
+            if STATE.as_json:
+                typer.echo(json.dumps(_plain({"bids": books.top(symbol, "bid", depth), "asks": books.top(symbol, "ask", depth)})))
+                return
+            deadline = time.monotonic() + seconds if seconds else None
+            with Live(render(books), console=Console(), refresh_per_second=4) as live:
+                while deadline is None or time.monotonic() < deadline:
+                    await asyncio.sleep(0.25)
+                    live.update(render(books))
+    finally:
+        await client.aclose()
 
 
 @exchange_app.command(

@@ -94,3 +94,14 @@ def test_errors_are_one_line_without_a_traceback(url: str) -> None:
 
     code, _, err = run(url, "account", keys=False)
     assert code == 1 and "ConfigError" in err and "API key" in err
+
+
+def test_live_book(url: str) -> None:
+    code, out, _ = run(url, "--json", "book", "BTCUSDT", "--depth", "3")
+    assert code == 0
+    book = json.loads(out)
+    assert len(book["bids"]) == 3 and len(book["asks"]) == 3
+    assert float(book["bids"][0][0]) < float(book["asks"][0][0])
+
+    code, out, _ = run(url, "book", "ETHUSDT", "--depth", "2", "--seconds", "0.5")
+    assert code == 0 and "ETHUSDT" in out and "resyncs" in out
