@@ -1,4 +1,4 @@
-"""Every Python example in the README runs as written (against the local exchange it starts)."""
+"""Every Python example in the README and in docs/ runs as written (against the local exchange it starts)."""
 
 from __future__ import annotations
 
@@ -9,20 +9,26 @@ from pathlib import Path
 
 import pytest
 
-README = Path(__file__).resolve().parents[1] / "README.md"
-BLOCKS = re.findall(r"```python\n(.*?)```", README.read_text(), re.S)
+ROOT = Path(__file__).resolve().parents[1]
+PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+BLOCKS = [
+    (f"{page.relative_to(ROOT)}#{i}", block)
+    for page in PAGES
+    for i, block in enumerate(re.findall(r"```python\n(.*?)```", page.read_text(), re.S))
+]
 
 
-def test_the_readme_has_examples() -> None:
-    assert len(BLOCKS) >= 3
+def test_the_readme_and_docs_have_examples() -> None:
+    assert sum(1 for name, _ in BLOCKS if name.startswith("README")) >= 3
+    assert len({name.split("#")[0] for name, _ in BLOCKS}) >= 3
 
 
-@pytest.mark.parametrize("index", range(len(BLOCKS)))
+@pytest.mark.parametrize("index", range(len(BLOCKS)), ids=[name for name, _ in BLOCKS])
 def test_readme_example_runs(index: int, tmp_path: Path) -> None:
     script = tmp_path / f"example_{index}.py"
-    script.write_text(BLOCKS[index])
+    script.write_text(BLOCKS[index][1])
 
     result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120, cwd=tmp_path)
 
-    assert result.returncode == 0, f"README example {index} failed:\n{result.stdout}\n{result.stderr}"
+    assert result.returncode == 0, f"example {BLOCKS[index][0]} failed:\n{result.stdout}\n{result.stderr}"
     assert result.stdout.strip(), "the example printed nothing"
