@@ -8,7 +8,7 @@ import pytest
 
 import binfut
 
-PACKAGES = ["binfut", "binfut.book", "binfut.client", "binfut.matching", "binfut.protocol.models", "binfut.transport", "binfut.emulator", "binfut.stream"]
+PACKAGES = ["binfut", "binfut.book", "binfut.client", "binfut.matching", "binfut.protocol.models", "binfut.transport", "binfut.emulator", "binfut.stream", "binfut.data"]
 
 
 def _isort_key(name: str) -> tuple[int, str]:

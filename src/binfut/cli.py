@@ -31,6 +31,17 @@ app.add_typer(exchange_app, name="exchange")
 app.add_typer(order_app, name="order")
 
 
+def _mount_data() -> None:
+    """``binfut data ...`` and ``binfut record ...`` (the data store's own Typer app)."""
+    from binfut.data.cli import data_app, record_cmd
+
+    app.add_typer(data_app, name="data", help="Bulk history into a Parquet dataset queried with DuckDB.")
+    app.command("record")(record_cmd)
+
+
+_mount_data()
+
+
 class State:
     env: str = "local"
     url: str | None = None

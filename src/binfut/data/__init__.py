@@ -1,0 +1,109 @@
+"""The market-data store: bulk REST history, Binance bulk archives and live recordings in one dataset.
+
+A hive-partitioned Parquet dataset (``kind=/symbol=/[interval=/]date=``, exact types: see
+:mod:`binfut.data.schema`) that DuckDB, pandas and polars read directly. :class:`Downloader` fills it
+from the REST API (weight-budgeted, resumable, gaps reported), :func:`import_archives` from
+data.binance.vision zips (checksums verified), :class:`Recorder` / :func:`record` from live streams.
+Needs the ``data`` extra (numpy, pandas, pyarrow, duckdb; polars optional).
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from binfut.data.archive import ArchiveFile, ImportResult, describe, import_archives, verify_checksum
+    from binfut.data.backfill import Gap, TokenBucket, Window, best_limit, plan_windows
+    from binfut.data.download import Downloader, DownloadReport, DownloadSpec, SeriesReport, download, open_client
+    from binfut.data.errors import ArchiveFormatError, ChecksumMismatch, DataError, StoreWriteError
+    from binfut.data.manifest import Manifest, SeriesState
+    from binfut.data.recorder import Recorder, RecordStats, convert_journal, record, recover_journals
+    from binfut.data.schema import KINDS, DatasetKind, kind
+    from binfut.data.store import SeriesSummary, Store, WriteStats
+
+__all__ = [
+    "KINDS",
+    "ArchiveFile",
+    "ArchiveFormatError",
+    "ChecksumMismatch",
+    "DataError",
+    "DatasetKind",
+    "DownloadReport",
+    "DownloadSpec",
+    "Downloader",
+    "Gap",
+    "ImportResult",
+    "Manifest",
+    "RecordStats",
+    "Recorder",
+    "SeriesReport",
+    "SeriesState",
+    "SeriesSummary",
+    "Store",
+    "StoreWriteError",
+    "TokenBucket",
+    "Window",
+    "WriteStats",
+    "best_limit",
+    "convert_journal",
+    "describe",
+    "download",
+    "import_archives",
+    "kind",
+    "open_client",
+    "plan_windows",
+    "record",
+    "recover_journals",
+    "verify_checksum",
+]
+
+# Imported on first use: pandas, pyarrow and duckdb cost most of a second, and ``binfut`` commands
+# that never touch the data store should not pay it.
+_WHERE: dict[str, str] = {
+    "ArchiveFile": "binfut.data.archive",
+    "ArchiveFormatError": "binfut.data.errors",
+    "ChecksumMismatch": "binfut.data.errors",
+    "DataError": "binfut.data.errors",
+    "DatasetKind": "binfut.data.schema",
+    "DownloadReport": "binfut.data.download",
+    "DownloadSpec": "binfut.data.download",
+    "Downloader": "binfut.data.download",
+    "Gap": "binfut.data.backfill",
+    "ImportResult": "binfut.data.archive",
+    "KINDS": "binfut.data.schema",
+    "Manifest": "binfut.data.manifest",
+    "RecordStats": "binfut.data.recorder",
+    "Recorder": "binfut.data.recorder",
+    "SeriesReport": "binfut.data.download",
+    "SeriesState": "binfut.data.manifest",
+    "SeriesSummary": "binfut.data.store",
+    "Store": "binfut.data.store",
+    "StoreWriteError": "binfut.data.errors",
+    "TokenBucket": "binfut.data.backfill",
+    "Window": "binfut.data.backfill",
+    "WriteStats": "binfut.data.store",
+    "best_limit": "binfut.data.backfill",
+    "convert_journal": "binfut.data.recorder",
+    "describe": "binfut.data.archive",
+    "download": "binfut.data.download",
+    "import_archives": "binfut.data.archive",
+    "kind": "binfut.data.schema",
+    "open_client": "binfut.data.download",
+    "plan_windows": "binfut.data.backfill",
+    "record": "binfut.data.recorder",
+    "recover_journals": "binfut.data.recorder",
+    "verify_checksum": "binfut.data.archive",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'binfut.data' has no attribute {name!r}")
+    if importlib.util.find_spec("pyarrow") is None:  # pragma: no cover - depends on the environment
+        raise ImportError("binfut.data needs the 'data' extra: pip install 'binfut[data]'")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
