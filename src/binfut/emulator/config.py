@@ -46,6 +46,8 @@ class EmulatorConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
     simulate : run the synthetic market (liquidity providers and takers)
     sim_step_ms : simulated ms between two simulator steps
     replay_file : a recorded data file to replay instead of the synthetic market
+    history_days : days of seeded market history (klines of every kind, funding, statistics) generated
+        before the start, ending where the live simulator begins (see :mod:`binfut.emulator.history`)
     listen_key_ttl_ms : validity of a listenKey after its creation / last keepalive (60 min)
     max_recv_window_ms : largest ``recvWindow`` accepted (Binance: 60000)
     """
@@ -68,6 +70,7 @@ class EmulatorConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
     simulate: bool = True
     sim_step_ms: int = 250
     replay_file: str | None = None
+    history_days: float = 0.0
     listen_key_ttl_ms: int = 3_600_000
     max_recv_window_ms: int = 60_000
 

@@ -267,6 +267,31 @@ class LocalExchange:
         return f"LocalExchange(symbols={list(self.symbols)}, accounts={len(self.accounts)})"
 
 
+def _market_with_history(specs: dict[str, SymbolSpec], bus: EventBus, config: EmulatorConfig, now_ms: int) -> MarketData:
+    """Market data holding ``config.history_days`` of generated history that ends at ``now_ms``."""
+    from binfut.emulator.history import generate_history
+    from binfut.emulator.simulator import default_profiles
+
+    minutes = int(config.history_days * 1440)
+    market = MarketData(specs, bus, kline_limit=max(1500, minutes + 10))
+    end_ms = now_ms - now_ms % 60_000
+    profiles = default_profiles()
+    for symbol, spec in specs.items():
+        profile = profiles.get(symbol)
+        if profile is None:  # a symbol the simulator has no profile for gets no history
+            continue
+        generate_history(
+            market,
+            spec,
+            start_price=profile.start_price,
+            annual_vol=profile.annual_vol,
+            start_ms=end_ms - minutes * 60_000,
+            end_ms=end_ms,
+            rng=random.Random(f"{config.seed}-history-{symbol}"),
+        )
+    return market
+
+
 def build_exchange(
     config: EmulatorConfig | None = None,
     *,
@@ -309,7 +334,10 @@ def build_exchange(
     seed = config.seed
     venue = SimulatedVenue(clock, random.Random(seed * 7919 + 1), specs=listed)
     bus = EventBus()
-    market = MarketData(listed, bus)
+    if config.history_days > 0 and replay is None:
+        market = _market_with_history(listed, bus, config, clock.time_ns() // 1_000_000)
+    else:
+        market = MarketData(listed, bus)
     faults = FaultInjector(rng=random.Random(seed * 7919 + 2), log_path=config.faults_log)
     if config.faults_file:
         faults.load(config.faults_file)

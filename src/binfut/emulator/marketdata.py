@@ -348,6 +348,19 @@ class MarketData:
         if bus is not None:
             bus.publish_market("ticker", symbol, symbol)
 
+    def add_history_trade(self, symbol: str, price: Decimal, qty: Decimal, time_ms: int, taker_buy: bool) -> None:
+        """Fold a pre-generated trade into the kline series only (see :mod:`binfut.emulator.history`).
+
+        History has no tape: trades and aggTrades start with the exchange, whose trade ids must stay
+        increasing; klines, tickers and statistics see the history. Nothing is published.
+        """
+        data = self._data.get(symbol)
+        if data is None:
+            return
+        quote = price * qty
+        for series in data.series["trade"].values():
+            series.add_trade(time_ms, price, qty, quote, taker_buy, 0)
+
     def on_mark(self, update: MarkPriceUpdate) -> None:
         """Record a mark / index / funding update; extend the price series; publish ``mark``."""
         data = self._data.get(update.symbol)
@@ -378,9 +391,17 @@ class MarketData:
             self._data[symbol].open_interest = (open_interest, time_ms)
 
     def add_sample(self, symbol: str, sample: PositionSample) -> None:
-        """Add a 5-minute positions sample (open interest and long / short accounts)."""
-        if symbol in self._data:
-            self._data[symbol].samples.append(sample)
+        """Add a 5-minute positions sample (open interest and long / short accounts).
+
+        Samples are kept in time order, one per slot: a sample for a slot that already has one (the
+        live simulator's first sample right after generated history) is ignored.
+        """
+        data = self._data.get(symbol)
+        if data is None:
+            return
+        if data.samples and sample.time_ms <= data.samples[-1].time_ms:
+            return
+        data.samples.append(sample)
 
     # --- queries -----------------------------------------------------------------------------------
 

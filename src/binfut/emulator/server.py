@@ -9,7 +9,7 @@ API at ``/ws-fapi/v1``). Stopping tears down the aiohttp runner, which ends the 
 
     --host 127.0.0.1 --port PORT --api-key KEY --api-secret SECRET_OR_PEM_PUBLIC_KEY_FILE
     [--balance USDT] [--seed N] [--speed X] [--faults FILE] [--faults-log FILE]
-    [--symbols BTCUSDT,ETHUSDT] [--no-sim] [--replay FILE]
+    [--symbols BTCUSDT,ETHUSDT] [--no-sim] [--replay FILE] [--history-days N]
 """
 
 from __future__ import annotations
@@ -265,6 +265,7 @@ def parse_serve_args(argv: Sequence[str] | None = None) -> EmulatorConfig:
     p.add_argument("--symbols", default=None, help="comma-separated symbols to list")
     p.add_argument("--no-sim", action="store_true", help="no synthetic market (order-vs-order only)")
     p.add_argument("--replay", default=None, help="replay a recorded data file instead of the synthetic market")
+    p.add_argument("--history-days", type=float, default=0.0, help="days of generated market history before the start")
     args = p.parse_args(list(argv) if argv is not None else None)
     if len(args.api_key) != len(args.api_secret):
         p.error("give one --api-secret per --api-key")
@@ -288,6 +289,7 @@ def parse_serve_args(argv: Sequence[str] | None = None) -> EmulatorConfig:
         faults_log=args.faults_log,
         simulate=not args.no_sim and args.replay is None,
         replay_file=args.replay,
+        history_days=args.history_days,
         **extra,
     )
 
