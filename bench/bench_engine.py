@@ -4,9 +4,10 @@ Load: 60 % LIMIT (GTC, around the mid, about a third of them marketable), 20 % M
 a random resting order, spread over a few accounts, on a BTCUSDT book pre-filled with a few thousand
 resting orders.  Commands are built before the clock starts; only ``venue.execute`` is timed.
 
-Run: ``.venv/bin/python bench/bench_engine.py [--commands N] [--profile] [--mode full|lean]``
+Run: ``.venv/bin/python bench/bench_engine.py [--commands N] [--profile] [--mode full|lean] [--repeat N]``
   full: every account emits user events and the venue publishes trades / depth deltas (emulator)
   lean: bots emit no user events and nothing is published (backtest with market-maker bots)
+  --repeat N: build and run N times, report the best run (the machine is shared: compare best runs)
 """
 
 from __future__ import annotations
@@ -92,17 +93,23 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--mode", choices=("full", "lean"), default=None)
     ap.add_argument("--profile", action="store_true")
+    ap.add_argument("--repeat", type=int, default=1)
     args = ap.parse_args()
     for mode in [args.mode] if args.mode else ["lean", "full"]:
-        venue, cmds = build(mode, args.seed, args.resting, args.commands)
-        if args.profile:
-            prof = cProfile.Profile()
-            prof.enable()
-            elapsed, errors, outputs = run(venue, cmds)
-            prof.disable()
-            pstats.Stats(prof).sort_stats("tottime").print_stats(25)
-        else:
-            elapsed, errors, outputs = run(venue, cmds)
+        best: tuple[float, int, int] | None = None
+        for _ in range(max(1, args.repeat)):
+            venue, cmds = build(mode, args.seed, args.resting, args.commands)
+            if args.profile:
+                prof = cProfile.Profile()
+                prof.enable()
+                result = run(venue, cmds)
+                prof.disable()
+                pstats.Stats(prof).sort_stats("tottime").print_stats(25)
+            else:
+                result = run(venue, cmds)
+            if best is None or result[0] < best[0]:
+                best = result
+        elapsed, errors, outputs = best
         book = venue.engines[SYMBOL].book
         resting = sum(len(lvl.orders) for lvl in book.bids.values()) + sum(len(lvl.orders) for lvl in book.asks.values())
         print(

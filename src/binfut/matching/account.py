@@ -60,9 +60,18 @@ def reject(code: int, msg: str | None = None) -> ApiError:
 
 
 class SymbolState:
-    """Per account and symbol: leverage, margin type, open-order counts and margin aggregates."""
+    """Per account and symbol: leverage, margin type, open-order counts and margin aggregates.
 
-    __slots__ = ("algo_count", "isolated", "leverage", "lots", "open_count", "reduce_orders", "units")
+    Caches (derived, never authoritative): ``om`` is ``(hedge, total, buy side, sell side)``, the
+    notional units the open orders hold margin for (before ``x unit / leverage``), reset by every change of ``lots`` /
+    ``units`` or of the position; ``cap`` is ``(leverage, maxNotionalValue)``; ``sides`` holds the
+    symbol's positions by side (BOTH, LONG, SHORT; None until created); ``notionals`` the Decimal
+    bid / ask notionals of the open orders with the unit counts they were computed from.
+    """
+
+    __slots__ = (
+        "algo_count", "cap", "isolated", "leverage", "lots", "notionals", "om", "open_count", "reduce_orders", "sides", "units",
+    )
 
     def __init__(self, leverage: int) -> None:
         self.leverage = leverage
@@ -74,6 +83,14 @@ class SymbolState:
         self.units = [0, 0, 0, 0, 0]
         # resting orders that may only reduce (reduceOnly, or closing in hedge mode)
         self.reduce_orders: dict[int, Order] = {}
+        self.om: tuple[bool, Decimal, Decimal, Decimal] | None = None
+        self.cap: tuple[int, Decimal] = (0, ZERO)
+        self.sides: list[Position | None] = [None, None, None]
+        # (bid units, ask units, bid notional, ask notional) of the open orders, for the "b" / "a" event fields
+        self.notionals: tuple[int, int, Decimal, Decimal] = (-1, -1, ZERO, ZERO)
+
+
+_SIDE_INDEX = {"BOTH": 0, "LONG": 1, "SHORT": 2}
 
 
 class Position:
@@ -180,6 +197,7 @@ class Account:
         self.algos: dict[int, Any] = {}
         self.algo_cids: dict[str, Any] = {}
         self.algos_closed: OrderedDict[int, Any] = OrderedDict()
+        # (trade id, symbol, order id, side, ticks, lots, realized, fee, time, position side, maker)
         self.trades: deque[tuple[Any, ...]] = deque(maxlen=history)
         self.income: deque[tuple[Any, ...]] = deque(maxlen=history)
         self.countdowns: dict[str, tuple[int, int]] = {}
@@ -196,6 +214,7 @@ class Account:
         pos = self.positions.get(key)
         if pos is None:
             pos = self.positions[key] = Position(spec, side)
+            self.state(spec.symbol).sides[_SIDE_INDEX[side]] = pos
         return pos
 
     def wallet(self, asset: str = "USDT") -> Decimal:
@@ -245,6 +264,26 @@ def _side_margin(lots: int, units: int, closable: int) -> Decimal:
     return Decimal(units) * opening / lots  # average price of the side x opening lots
 
 
+def _order_parts(acct: Account, spec: SymbolSpec, lots: list[int], units: list[int]) -> tuple[Decimal, Decimal]:
+    """``(buy, sell)`` notional units each side's open orders hold margin for (hedge: both in ``buy``)."""
+    if acct.hedge:
+        return Decimal(units[BUY_LONG] + units[SELL_SHORT]), ZERO
+    pos = acct.positions.get((spec.symbol, PositionSide.BOTH))
+    amt = pos.amount if pos is not None else 0
+    buy = _side_margin(lots[BUY_BOTH], units[BUY_BOTH], -amt if amt < 0 else 0)
+    sell = _side_margin(lots[SELL_BOTH], units[SELL_BOTH], amt if amt > 0 else 0)
+    return buy, sell
+
+
+def _om(acct: Account, spec: SymbolSpec, st: SymbolState) -> tuple[bool, Decimal, Decimal, Decimal]:
+    """``st.om``, refreshed: ``(hedge, total, buy, sell)`` notional units of the open orders."""
+    om = st.om
+    if om is None or om[0] is not acct.hedge:
+        buy, sell = _order_parts(acct, spec, st.lots, st.units)
+        om = st.om = (acct.hedge, buy if buy > sell else sell, buy, sell)
+    return om
+
+
 def order_margin(
     acct: Account, spec: SymbolSpec, st: SymbolState, extra: tuple[int, int, int] | None = None
 ) -> Decimal:
@@ -254,20 +293,14 @@ def order_margin(
     sides have orders, counts only the larger side.  Hedge mode counts every opening order.  ``extra``
     is a hypothetical ``(bucket, lots, units)`` order, for the check before placing it.
     """
-    lots = st.lots
-    units = st.units
-    if extra is not None:
-        lots = lots.copy()
-        units = units.copy()
+    if extra is None:
+        total = _om(acct, spec, st)[1]
+    else:
+        lots = st.lots.copy()
+        units = st.units.copy()
         lots[extra[0]] += extra[1]
         units[extra[0]] += extra[2]
-    if acct.hedge:
-        total = Decimal(units[BUY_LONG] + units[SELL_SHORT])
-    else:
-        pos = acct.positions.get((spec.symbol, PositionSide.BOTH))
-        amt = pos.amount if pos is not None else 0
-        buy = _side_margin(lots[BUY_BOTH], units[BUY_BOTH], -amt if amt < 0 else 0)
-        sell = _side_margin(lots[SELL_BOTH], units[SELL_BOTH], amt if amt > 0 else 0)
+        buy, sell = _order_parts(acct, spec, lots, units)
         total = buy if buy > sell else sell
     if not total:
         return ZERO
@@ -296,13 +329,33 @@ def cross_totals(acct: Account, marks: dict[str, Decimal]) -> tuple[Decimal, Dec
 
 
 def available_balance(acct: Account, specs: dict[str, SymbolSpec], marks: dict[str, Decimal]) -> Decimal:
-    """Binance's ``availableBalance`` of the margin asset."""
-    wallet, upnl, im, _ = cross_totals(acct, marks)
+    """Binance's ``availableBalance`` of the margin asset.
+
+    The same sums as :func:`cross_totals` (without the maintenance margin, which it does not need)
+    and :func:`order_margin`, in the same order, so the result is the same Decimal.
+    """
+    upnl = ZERO
+    im = ZERO
+    iso = ZERO
+    states = acct.states
+    for (symbol, _), pos in acct.positions.items():
+        amt = pos.amount
+        if not amt:
+            iso += pos.isolated_wallet
+            continue
+        st = states[symbol]
+        if st.isolated:
+            iso += pos.isolated_wallet
+            continue
+        mark = marks.get(symbol) or pos.entry
+        step = pos.spec.step_size
+        upnl += (mark - pos.entry) * Decimal(amt) * step  # Position.unrealized
+        im += Decimal(amt if amt > 0 else -amt) * step * mark / st.leverage  # Position.size x mark / leverage
     orders = ZERO
-    for symbol, st in acct.states.items():
+    for symbol, st in states.items():
         if st.open_count:
             orders += order_margin(acct, specs[symbol], st)
-    return wallet + upnl - im - orders
+    return acct.balances.get("USDT", ZERO) - iso + upnl - im - orders
 
 
 def check_order_margin(
@@ -321,16 +374,33 @@ def check_order_margin(
     # -2027: position notional plus open orders on the opening side may not exceed maxNotionalValue
     mark = marks.get(spec.symbol)
     pos_notional = ZERO
-    for side in (PositionSide.BOTH, PositionSide.LONG, PositionSide.SHORT):
-        pos = acct.positions.get((spec.symbol, side))
-        if pos is not None and pos.amount:
-            pos_notional += pos.size * (mark or pos.entry)
+    for pos in st.sides:  # BOTH, LONG, SHORT
+        if pos is not None:
+            amt = pos.amount
+            if amt:  # Position.size x (mark or entry)
+                pos_notional += Decimal(amt if amt > 0 else -amt) * spec.step_size * (mark or pos.entry)
     open_units = st.units[bucket] + units
-    if pos_notional + Decimal(open_units) * spec.unit > spec.max_notional(st.leverage):
+    cap = st.cap
+    if cap[0] != st.leverage:
+        cap = st.cap = (st.leverage, spec.max_notional(st.leverage))
+    if pos_notional + Decimal(open_units) * spec.unit > cap[1]:
         raise reject(-2027)
-    before = order_margin(acct, spec, st)
-    after = order_margin(acct, spec, st, (bucket, lots, units))
-    need = after - before
+    # -2019: the margin the order adds (the larger side may not change at all) vs available balance
+    _, before, buy, sell = _om(acct, spec, st)
+    if acct.hedge:
+        after = Decimal(st.units[BUY_LONG] + st.units[SELL_SHORT] + units)
+    else:
+        pos = st.sides[0]
+        amt = pos.amount if pos is not None else 0
+        if bucket == BUY_BOTH:
+            buy = _side_margin(st.lots[BUY_BOTH] + lots, st.units[BUY_BOTH] + units, -amt if amt < 0 else 0)
+        else:
+            sell = _side_margin(st.lots[SELL_BOTH] + lots, st.units[SELL_BOTH] + units, amt if amt > 0 else 0)
+        after = buy if buy > sell else sell
+    if after <= before:
+        return  # x -> x * unit / leverage is monotonic, so the margin needed does not grow
+    unit = spec.unit
+    need = after * unit / st.leverage - (before * unit / st.leverage if before else ZERO)
     if need > 0 and need > available_balance(acct, specs, marks):
         raise reject(-2019)
 
@@ -338,9 +408,10 @@ def check_order_margin(
 def add_order_margin(st: SymbolState, order: Order, lots: int) -> None:
     """Count ``lots`` of ``order`` (positive or negative) in its margin bucket."""
     key = order.margin_key
-    if key:
+    if key and lots:
         st.lots[key] += lots
         st.units[key] += lots * order.price
+        st.om = None
 
 
 # --- fills -------------------------------------------------------------------------------------
@@ -391,6 +462,7 @@ def apply_fill(
             pos.isolated_wallet += (price * Decimal(opened) * spec.step_size / st.leverage).quantize(E8)
     pos.realized += realized
     pos.update_time = now
+    st.om = None  # the position nets against the open orders
     acct.balances["USDT"] = acct.balances.get("USDT", ZERO) + realized - fee
     return realized
 

@@ -16,21 +16,32 @@ Rules kept here (USD-M "New Order" / "Modify Order" docs):
   what cannot reduce any more expires.
 * Amendments: a quantity decrease at the same price keeps queue priority, anything else re-queues;
   new quantity <= executed quantity cancels the order, and so does a GTX amendment that would cross.
-Every status change goes through :func:`binfut.matching.lifecycle.advance`.
+Every status change goes through the lifecycle table (:data:`binfut.matching.lifecycle.ORDER_STEPS`,
+the per-transition view of ``ORDER_TRANSITIONS``).
+
+Performance notes (this is the venue's hot path): the book, the fills and the margin aggregates are
+integer ticks / lots; Decimal appears only for money (fees, PnL, wallet) and for the outputs, whose
+price / quantity Decimals come from small per-engine caches.  User events are built only for accounts
+with ``emit_events``; book changes are recorded only while the venue publishes depth deltas.
 """
 
 from __future__ import annotations
 
 import heapq
-from decimal import Decimal
+from bisect import bisect_left, insort
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import TYPE_CHECKING, Any
 
+from msgspec.structs import replace as _replace
+
 from binfut.enums import OrderStatus
-from binfut.matching.account import add_order_margin, apply_fill, reject
-from binfut.matching.lifecycle import ORDER_TRANSITIONS as _TABLE
-from binfut.matching.lifecycle import Transition
-from binfut.matching.orderbook import Order, OrderBook
-from binfut.matching.outputs import Envelope, PublicTrade, order_event, trade_lite
+from binfut.matching.account import ZERO, add_order_margin, apply_fill, reject
+from binfut.matching.filters import to_lots, to_ticks
+from binfut.matching.lifecycle import ORDER_STEPS, Transition
+from binfut.matching.models import DefaultFeeModel
+from binfut.matching.orderbook import Level, Order, OrderBook
+from binfut.matching.outputs import Envelope, PublicTrade, avg_price, order_event, trade_lite, wire
+from binfut.protocol.userevents import OrderTradeUpdate, TradeLite
 
 if TYPE_CHECKING:
     from binfut.matching.account import Account, SymbolState
@@ -41,46 +52,133 @@ __all__ = ["SymbolEngine"]
 _T = Transition
 _RESTING_TIF = frozenset({"GTC", "GTD", "GTX"})
 _OPEN = frozenset({OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED})
+_E8 = Decimal("0.00000001")
+_CACHE_MAX = 1 << 16  # entries per conversion cache before it is cleared
+
+# status -> (new status, execution type), one table per transition (KeyError = not allowed)
+_ACCEPT = ORDER_STEPS[_T.ACCEPT]
+_PARTIAL = ORDER_STEPS[_T.PARTIAL_FILL]
+_FILL = ORDER_STEPS[_T.FILL]
+_CANCEL = ORDER_STEPS[_T.CANCEL]
+_EXPIRE = ORDER_STEPS[_T.EXPIRE]
+_EXPIRE_IN_MATCH = ORDER_STEPS[_T.EXPIRE_IN_MATCH]
+_AMEND = ORDER_STEPS[_T.AMEND]
+
+
+def _steps(transition: Transition) -> dict[Any, tuple[OrderStatus, Any]]:
+    # identity tests: hashing an Enum member runs Python code
+    if transition is _T.CANCEL:
+        return _CANCEL
+    if transition is _T.EXPIRE:
+        return _EXPIRE
+    if transition is _T.EXPIRE_IN_MATCH:
+        return _EXPIRE_IN_MATCH
+    return ORDER_STEPS[transition]
 
 
 class SymbolEngine:
     """Book and order flow of one symbol.  The venue owns it and provides the shared context.
 
     The venue attributes used are ``now`` (ms), ``out`` (the output list of the current command),
-    ``touched`` (accounts whose ACCOUNT_UPDATE is due), ``fee_model``, ``publish`` and the
+    ``active`` (engines touched in this step), ``touched`` (accounts whose ACCOUNT_UPDATE is due),
+    ``fee_model``, ``publish``, ``fees_collected``, the trade-id / transaction-id counters and the
     ``on_order_closed`` hook (algo orders finishing).
     """
 
     __slots__ = (
-        "band", "book", "gtd", "last_ticks", "prev_update_id", "price_moved", "spec", "trade_seq", "venue",
+        "_proto", "avgs", "band", "band_last", "book", "gtd", "last_ticks", "limit_lots", "market_lots", "prev_update_id", "price_moved",
+        "price_ticks", "prices", "qtys", "spec", "symbol", "trade_seq", "venue",
     )
 
     def __init__(self, spec: SymbolSpec, venue: Any) -> None:
         self.spec = spec
+        self.symbol = spec.symbol
         self.venue = venue
         self.book = OrderBook()
+        self.book.track = bool(getattr(venue, "publish", True))  # the venue keeps it in step
         self.last_ticks = 0  # last trade price in ticks (0 = no trade yet)
         self.trade_seq = 0
         self.gtd: list[tuple[int, int, Order]] = []
         self.prev_update_id = 0
         self.price_moved = False
-        self.band: tuple[Any, int, int] = (None, 0, 0)  # (mark key, lowest, highest) PERCENT_PRICE ticks
+        # PERCENT_PRICE bounds in ticks by reference price: the mark (Decimal), else the last trade (ticks)
+        self.band: dict[Decimal, tuple[int, int]] = {}
+        self.band_last: dict[int, tuple[int, int]] = {}
+        self.prices: dict[int, Decimal] = {}  # ticks -> Decimal price (spec.price, cached)
+        self.qtys: dict[int, Decimal] = {}  # lots -> Decimal quantity (spec.qty, cached)
+        self._proto: Any = None  # ORDER_TRADE_UPDATE "o" of a fresh plain order (see _order_out)
+        self.avgs: dict[int, Decimal] = {}  # ticks -> average price of orders filled all at that price
+        # validated order parameters by value: Decimal quantity -> lots, Decimal price -> ticks
+        self.limit_lots: dict[Decimal, int] = {}
+        self.market_lots: dict[Decimal, int] = {}
+        self.price_ticks: dict[Decimal, int] = {}
+
+    # --- conversions ----------------------------------------------------------------------------
+
+    def price(self, ticks: int) -> Decimal:
+        """``spec.price(ticks)``, cached (Decimals are immutable, so sharing them is safe)."""
+        d = self.prices.get(ticks)
+        if d is None:
+            if len(self.prices) >= _CACHE_MAX:
+                self.prices.clear()
+            d = self.prices[ticks] = Decimal(ticks) * self.spec.tick_size
+        return d
+
+    def qty(self, lots: int) -> Decimal:
+        """``spec.qty(lots)``, cached."""
+        d = self.qtys.get(lots)
+        if d is None:
+            if len(self.qtys) >= _CACHE_MAX:
+                self.qtys.clear()
+            d = self.qtys[lots] = Decimal(lots) * self.spec.step_size
+        return d
+
+    def lots(self, qty: Decimal, market: bool = False) -> int:
+        """:func:`~binfut.matching.filters.to_lots` for this symbol, cached by value (errors are not)."""
+        cache = self.market_lots if market else self.limit_lots
+        try:
+            lots = cache.get(qty)
+        except TypeError:  # a signalling NaN cannot be hashed
+            return to_lots(self.spec, qty, market)
+        if lots is None:
+            lots = to_lots(self.spec, qty, market)
+            if len(cache) >= _CACHE_MAX:
+                cache.clear()
+            cache[qty] = lots
+        return lots
+
+    def ticks(self, price: Decimal) -> int:
+        """:func:`~binfut.matching.filters.to_ticks` of a limit price, cached by value."""
+        cache = self.price_ticks
+        try:
+            ticks = cache.get(price)
+        except TypeError:
+            return to_ticks(self.spec, price)
+        if ticks is None:
+            ticks = to_ticks(self.spec, price)
+            if len(cache) >= _CACHE_MAX:
+                cache.clear()
+            cache[price] = ticks
+        return ticks
 
     def price_band(self, mark: Decimal | None) -> tuple[int, int] | None:
         """PERCENT_PRICE bounds in ticks for the current mark (None without a mark), cached."""
+        cache: dict[Any, tuple[int, int]] = self.band if mark is not None else self.band_last
         key: Any = mark if mark is not None else self.last_ticks
-        band = self.band
-        if band[0] == key and key is not None:
-            return band[1], band[2]
+        band = cache.get(key)
+        if band is not None:
+            return band
         if mark is None:
             if not self.last_ticks:
                 return None
-            mark = self.spec.price(self.last_ticks)
+            mark = self.price(self.last_ticks)
         spec = self.spec
-        hi = int((mark * spec.multiplier_up * spec.inv_tick).to_integral_value(rounding="ROUND_FLOOR"))
-        lo = int((mark * spec.multiplier_down * spec.inv_tick).to_integral_value(rounding="ROUND_CEILING"))
-        self.band = (key, lo, hi)
-        return lo, hi
+        hi = int((mark * spec.multiplier_up * spec.inv_tick).to_integral_value(rounding=ROUND_FLOOR))
+        lo = int((mark * spec.multiplier_down * spec.inv_tick).to_integral_value(rounding=ROUND_CEILING))
+        if len(cache) >= 4096:
+            cache.clear()
+        band = cache[key] = (lo, hi)
+        return band
 
     # --- helpers ------------------------------------------------------------------------------
 
@@ -89,60 +187,185 @@ class SymbolEngine:
         u = st.units
         return Decimal(u[1] + u[3]) * unit, Decimal(u[2] + u[4]) * unit
 
+    def _order_out(
+        self, order: Order, exec_type: str, acct: Account, last_lots: int = 0, last_ticks: int = 0,
+        commission: Decimal | None = None, trade_id: int = 0, is_maker: bool = False, realized: Decimal = ZERO,
+    ) -> None:
+        """Queue the ORDER_TRADE_UPDATE of ``order`` (its account emits events).
+
+        The same Struct as :func:`~binfut.matching.outputs.order_event` builds, made by copying the
+        order's previous one with the fields that can change (or, for an order's first event, a
+        per-symbol prototype with the order's own fields): far fewer keyword arguments per event.
+        """
+        st = acct.states[self.symbol]
+        u = st.units
+        ub = u[1] + u[3]
+        ua = u[2] + u[4]
+        notionals = st.notionals
+        if notionals[0] != ub or notionals[1] != ua:
+            unit = self.spec.unit
+            notionals = st.notionals = (ub, ua, Decimal(ub) * unit, Decimal(ua) * unit)
+        bids = notionals[2]
+        asks = notionals[3]
+        venue = self.venue
+        now = venue.now
+        prev = order.upd
+        filled = order.filled
+        if prev is not None:
+            qtys = self.qtys
+            if not filled:
+                avg = self.spec.zero_price
+            elif order.cum_quote % filled:
+                avg = avg_price(self.spec, order)
+            else:  # every fill at one price (the usual case): the average is that price
+                at = order.cum_quote // filled
+                cached = self.avgs.get(at)
+                if cached is None:
+                    if len(self.avgs) >= _CACHE_MAX:
+                        self.avgs.clear()
+                    cached = self.avgs[at] = avg_price(self.spec, order)
+                avg = cached
+            upd = _replace(
+                prev,
+                average_price=avg,
+                execution_type=exec_type,
+                order_status=order.status,
+                last_filled_quantity=qtys.get(last_lots) or self.qty(last_lots),
+                filled_accumulated_quantity=qtys.get(filled) or self.qty(filled),
+                last_filled_price=self.prices.get(last_ticks) or self.price(last_ticks),
+                commission_asset=self.spec.margin_asset if commission is not None else None,
+                commission=wire(commission) if commission is not None else None,
+                order_trade_time_ms=now,
+                trade_id=trade_id,
+                bids_notional=bids,
+                asks_notional=asks,
+                is_maker=is_maker,
+                realized_profit=wire(realized),
+            )
+        elif (
+            not filled and not last_lots and not last_ticks and commission is None and not trade_id and not is_maker
+            and not realized and order.stop_price is None and order.callback_rate is None
+        ):
+            # an order's first event (acceptance) -- nothing filled, none of the algo-order fields
+            proto = self._proto
+            if proto is None:
+                proto = self._proto = order_event(self.spec, order, exec_type, now, bids, asks, qty=self.qty, price=self.price).order
+            upd = _replace(
+                proto,
+                client_order_id=order.client_order_id,
+                side=order.side,
+                order_type=order.type,
+                time_in_force=order.tif,
+                original_quantity=self.qty(order.qty),
+                original_price=self.price(order.price),
+                execution_type=exec_type,
+                order_status=order.status,
+                order_id=order.order_id,
+                order_trade_time_ms=now,
+                bids_notional=bids,
+                asks_notional=asks,
+                is_reduce_only=order.reduce_only,
+                original_order_type=order.orig_type,
+                position_side=order.position_side,
+                stp_mode=order.stp,
+                price_match=order.price_match,
+                good_till_date_ms=order.good_till_date,
+                working_type=order.working_type,
+                close_position=order.close_position,
+                price_protect=order.price_protect,
+            )
+        else:
+            upd = order_event(
+                self.spec, order, exec_type, now, bids, asks, last_lots, last_ticks, commission, trade_id, is_maker,
+                realized, self.qty, self.price,
+            ).order
+        order.upd = upd
+        venue.out.append(Envelope(account_id=acct.id, event=OrderTradeUpdate(event_time_ms=now, transaction_time_ms=now, order=upd)))
+
     def emit(self, order: Order, transition: Transition, **fill: Any) -> None:
         """Apply ``transition`` to ``order`` and queue its ORDER_TRADE_UPDATE (if the account emits)."""
-        status, exec_type = _TABLE[order.status, transition]  # lifecycle.advance, inlined (hot path)
+        status, exec_type = _steps(transition)[order.status]
         order.status = status
         acct = order.account
         if acct.emit:
-            venue = self.venue
-            b, a = self._notionals(acct.states[self.spec.symbol])
-            venue.out.append(
-                Envelope(account_id=acct.id, event=order_event(self.spec, order, exec_type, venue.now, b, a, **fill))
-            )
+            self._order_out(order, exec_type, acct, **fill)
 
     def _rest(self, order: Order) -> None:
         acct = order.account
-        st = acct.states[self.spec.symbol]
-        self.book.add(order)
-        acct.open_orders[order.order_id] = order
+        st = acct.states[self.symbol]
+        # OrderBook.add, inlined
+        book = self.book
+        price = order.price
+        remaining = order.qty - order.filled
+        if order.is_buy:
+            levels, prices, changed = book.bids, book.bid_prices, book.changed_bids
+        else:
+            levels, prices, changed = book.asks, book.ask_prices, book.changed_asks
+        lvl = levels.get(price)
+        if lvl is None:
+            lvl = levels[price] = Level(price)
+            insort(prices, price)
+        lvl.orders.append(order)
+        order.in_book = True
+        lvl.qty += remaining
+        if book.track:
+            changed.add(price)
+        book.update_id += 1
+        oid = order.order_id
+        acct.open_orders[oid] = order
         acct.open_cids[order.client_order_id] = order
         st.open_count += 1
-        add_order_margin(st, order, order.qty - order.filled)
-        if order.reduce_only or order.margin_key == 0 and order.account.hedge:
-            st.reduce_orders[order.order_id] = order
+        key = order.margin_key
+        if key:
+            st.lots[key] += remaining
+            st.units[key] += remaining * price
+            st.om = None
+        if order.reduce_only or key == 0 and acct.hedge:
+            st.reduce_orders[oid] = order
         if order.tif == "GTD":
-            heapq.heappush(self.gtd, (order.good_till_date, order.order_id, order))
+            heapq.heappush(self.gtd, (order.good_till_date, oid, order))
 
     def _finish(self, order: Order) -> None:
         """Book-keeping of an order that just reached a terminal status."""
         acct = order.account
-        order.update_time = self.venue.now
+        venue = self.venue
+        order.update_time = venue.now
+        order.upd = None  # no further events: do not keep the last one alive in the history
         if order.in_book:
             self.book.remove(order)
-        if order.order_id in acct.open_orders:
-            st = acct.states[self.spec.symbol]
+        oid = order.order_id
+        open_orders = acct.open_orders
+        if oid in open_orders:
+            st = acct.states[self.symbol]
             st.open_count -= 1
             add_order_margin(st, order, order.filled - order.qty)
-            st.reduce_orders.pop(order.order_id, None)
-            acct.close_order(order)
-        else:
-            closed = acct.closed
-            closed[order.order_id] = order
-            if len(closed) > acct.history:
-                closed.popitem(last=False)
+            if st.reduce_orders:
+                st.reduce_orders.pop(oid, None)
+            # Account.close_order, inlined
+            del open_orders[oid]
+            cid = order.client_order_id
+            if acct.open_cids.get(cid) is order:
+                del acct.open_cids[cid]
+        closed = acct.closed
+        closed[oid] = order
+        if len(closed) > acct.history:
+            closed.popitem(last=False)
         if order.algo is not None:
-            self.venue.on_order_closed(order)
+            venue.on_order_closed(order)
 
     def close(self, order: Order, transition: Transition = _T.CANCEL) -> None:
         """Cancel / expire an open order (CANCEL, EXPIRE or EXPIRE_IN_MATCH)."""
-        self.venue.active.add(self)
-        self.emit(order, transition)
+        self.venue.active[self] = None
+        status, exec_type = _steps(transition)[order.status]
+        order.status = status
+        acct = order.account
+        if acct.emit:
+            self._order_out(order, exec_type, acct)
         self._finish(order)
 
     def reduce_cap(self, order: Order) -> int:
         """Lots a reduce-only / closing order may still fill (the opposite position's size)."""
-        pos = order.account.positions.get((self.spec.symbol, order.position_side))
+        pos = order.account.positions.get((self.symbol, order.position_side))
         if pos is None:
             return 0
         amt = pos.amount
@@ -186,29 +409,40 @@ class SymbolEngine:
         OrderRejected
             -5022 (GTX would cross) or -5021 (FOK cannot fill) -- before any state changes.
         """
-        self.venue.active.add(self)
+        self.venue.active[self] = None
         tif = order.tif
-        if tif == "GTX" and self.crosses(order.is_buy, order.price):
-            raise reject(-5022)
         fok_dead = False
-        if tif == "FOK" and not self.fillable(order.is_buy, order.price, order.qty):
-            if fok_reject:
-                raise reject(-5021)
-            fok_dead = True
-        self.emit(order, _T.ACCEPT)
+        if tif != "GTC":
+            if tif == "GTX" and self.crosses(order.is_buy, order.price):
+                raise reject(-5022)
+            if tif == "FOK" and not self.fillable(order.is_buy, order.price, order.qty):
+                if fok_reject:
+                    raise reject(-5021)
+                fok_dead = True
+        status, exec_type = _ACCEPT[order.status]
+        order.status = status
+        acct = order.account
+        if acct.emit:
+            self._order_out(order, exec_type, acct)
         if fok_dead:
-            self.emit(order, _T.EXPIRE)
-            self._finish(order)
+            self.close(order, _T.EXPIRE)
             return
-        self.match(order)
-        if order.status not in _OPEN:
-            return
+        # match() only when something can trade (or a reduce-only order may have to expire there)
+        book = self.book
+        limit = order.price
+        if order.is_buy:
+            go = bool(book.ask_prices) and (not limit or book.ask_prices[0] <= limit)
+        else:
+            go = bool(book.bid_prices) and (not limit or book.bid_prices[-1] >= limit)
+        if go or order.reduce_only or (acct.hedge and order.margin_key == 0):
+            self.match(order)
+            if order.status not in _OPEN:
+                return
         if order.type == "LIMIT" and tif in _RESTING_TIF:
             if order.filled < order.qty:
                 self._rest(order)
         else:
-            self.emit(order, _T.EXPIRE)
-            self._finish(order)
+            self.close(order, _T.EXPIRE)
 
     def match(self, taker: Order) -> None:
         """Match ``taker`` against the opposite side while its price allows."""
@@ -221,18 +455,20 @@ class SymbolEngine:
         limit = taker.price
         acct = taker.account
         stp = taker.stp
+        qty = taker.qty
         taker_cap = self.reduce_cap(taker) if taker.reduce_only or (acct.hedge and taker.margin_key == 0) else -1
-        while prices and taker.filled < taker.qty:
+        fill = self.fill
+        while prices and taker.filled < qty:
             best = prices[0] if is_buy else prices[-1]
             if limit and (best > limit if is_buy else best < limit):
                 break
             queue = levels[best].orders
-            while queue and taker.filled < taker.qty:
+            while queue and taker.filled < qty:
                 maker = queue[0]
                 if not maker.in_book:
                     queue.popleft()
                     continue
-                if maker.account is acct and stp != "NONE":
+                if stp != "NONE" and maker.account is acct:
                     # Self-trade prevention, decided by the taker's mode.
                     if stp == "EXPIRE_TAKER" or stp == "EXPIRE_BOTH":
                         if stp == "EXPIRE_BOTH":
@@ -241,7 +477,7 @@ class SymbolEngine:
                         return
                     self.close(maker, _T.EXPIRE_IN_MATCH)
                     continue
-                lots = taker.qty - taker.filled
+                lots = qty - taker.filled
                 mrem = maker.qty - maker.filled
                 if mrem < lots:
                     lots = mrem
@@ -258,42 +494,71 @@ class SymbolEngine:
                         continue
                     if cap < lots:
                         lots = cap
-                self.fill(taker, maker, best, lots)
+                fill(taker, maker, best, lots)
                 if taker_cap > 0:
                     taker_cap -= lots
             if not prices or (prices[0] if is_buy else prices[-1]) != best:
                 continue
             if not queue:  # only dead entries were left on a level with quantity: cannot happen
                 break
-        if taker_cap == 0 and taker.filled < taker.qty and taker.status in _OPEN:
+        if taker_cap == 0 and taker.filled < qty and taker.status in _OPEN:
             self.close(taker, _T.EXPIRE)
 
     def fill(self, taker: Order, maker: Order, ticks: int, lots: int) -> None:
         """One trade of ``lots`` at the maker's price ``ticks``: orders, accounts, events."""
         venue = self.venue
         spec = self.spec
+        symbol = self.symbol
         now = venue.now
-        self.trade_seq += 1
-        tid = self.trade_seq
+        tid = self.trade_seq = self.trade_seq + 1
+        price = self.prices.get(ticks) or self.price(ticks)
         if ticks != self.last_ticks:
             self.last_ticks = ticks
-            venue._marks = None
+            venue.last_price_moved(symbol, price)
         self.price_moved = True
-        price = spec.price(ticks)
-        notional = Decimal(ticks * lots) * spec.unit
+        units = ticks * lots
+        notional = Decimal(units) * spec.unit
         fee_model = venue.fee_model
-        symbol = spec.symbol
-        # maker side
-        self.book.reduce(maker, lots)
+        default_fees = type(fee_model) is DefaultFeeModel
+        # maker side: take the lots off its level (OrderBook.reduce, inlined)
+        book = self.book
+        m_buy = maker.is_buy
+        if m_buy:
+            levels, changed = book.bids, book.changed_bids
+        else:
+            levels, changed = book.asks, book.changed_asks
+        lvl = levels[ticks]
+        lvl.qty -= lots
+        if book.track:
+            changed.add(ticks)
+        book.update_id += 1
+        if not lvl.qty:
+            del levels[ticks]
+            side_prices = book.bid_prices if m_buy else book.ask_prices
+            if side_prices[-1] == ticks:
+                side_prices.pop()
+            elif side_prices[0] == ticks:
+                del side_prices[0]
+            else:
+                del side_prices[bisect_left(side_prices, ticks)]
         m_acct = maker.account
         maker.filled += lots
-        maker.cum_quote += ticks * lots
+        maker.cum_quote += units
         maker.update_time = now
         m_st = m_acct.states[symbol]
-        add_order_margin(m_st, maker, -lots)
-        m_fee = fee_model.commission(m_acct, spec, notional, True)
-        m_pos = m_acct.position(spec, maker.position_side)
-        m_real = apply_fill(m_acct, m_st, m_pos, maker.is_buy, lots, price, m_fee, now)
+        key = maker.margin_key
+        if key:
+            m_st.lots[key] -= lots
+            m_st.units[key] -= units
+            m_st.om = None
+        if default_fees:
+            m_fee = (notional * m_acct.maker_rate).quantize(_E8)
+        else:
+            m_fee = fee_model.commission(m_acct, spec, notional, True)
+        m_pos = maker.pos
+        if m_pos is None:
+            m_pos = maker.pos = m_acct.position(spec, maker.position_side)
+        m_real = apply_fill(m_acct, m_st, m_pos, m_buy, lots, price, m_fee, now)
         maker.realized += m_real
         m_done = maker.filled == maker.qty
         if m_done:
@@ -301,40 +566,85 @@ class SymbolEngine:
         # taker side
         t_acct = taker.account
         taker.filled += lots
-        taker.cum_quote += ticks * lots
+        taker.cum_quote += units
         taker.update_time = now
         t_st = t_acct.states[symbol]
-        t_fee = fee_model.commission(t_acct, spec, notional, False)
-        t_pos = t_acct.position(spec, taker.position_side)
+        if default_fees:
+            t_fee = (notional * t_acct.taker_rate).quantize(_E8)
+        else:
+            t_fee = fee_model.commission(t_acct, spec, notional, False)
+        t_pos = taker.pos
+        if t_pos is None:
+            t_pos = taker.pos = t_acct.position(spec, taker.position_side)
         t_real = apply_fill(t_acct, t_st, t_pos, taker.is_buy, lots, price, t_fee, now)
         taker.realized += t_real
         venue.fees_collected += m_fee + t_fee
-        venue.record_fill(m_acct, maker, spec, tid, ticks, lots, m_fee, m_real, True)
-        venue.record_fill(t_acct, taker, spec, tid, ticks, lots, t_fee, t_real, False)
+        # trade and income rows (SimulatedVenue.record_fill, inlined)
+        info = str(tid)
+        m_acct.trades.append((tid, symbol, maker.order_id, maker.side, ticks, lots, m_real, m_fee, now, maker.position_side, True))
+        if m_real:
+            venue._tran_seq += 1
+            m_acct.income.append((now, symbol, "REALIZED_PNL", m_real, "USDT", info, venue._tran_seq))
+        if m_fee:
+            venue._tran_seq += 1
+            m_acct.income.append((now, symbol, "COMMISSION", -m_fee, "USDT", info, venue._tran_seq))
+        t_acct.trades.append((tid, symbol, taker.order_id, taker.side, ticks, lots, t_real, t_fee, now, taker.position_side, False))
+        if t_real:
+            venue._tran_seq += 1
+            t_acct.income.append((now, symbol, "REALIZED_PNL", t_real, "USDT", info, venue._tran_seq))
+        if t_fee:
+            venue._tran_seq += 1
+            t_acct.income.append((now, symbol, "COMMISSION", -t_fee, "USDT", info, venue._tran_seq))
+        # outputs
         out = venue.out
-        if venue.publish:
-            out.append(
-                PublicTrade(symbol=symbol, trade_id=tid, price=price, qty=spec.qty(lots), buyer_is_maker=maker.is_buy, time_ms=now)
-            )
+        if venue._publish:
+            out.append(PublicTrade(
+                symbol=symbol, trade_id=tid, price=price, qty=self.qtys.get(lots) or self.qty(lots),
+                buyer_is_maker=m_buy, time_ms=now,
+            ))
+        status, exec_type = (_FILL if m_done else _PARTIAL)[maker.status]
+        maker.status = status
+        if m_acct.emit or t_acct.emit:
+            qtys = self.qtys
+            prices = self.prices
+            qty = qtys.get(lots) or self.qty(lots)
         if m_acct.emit:
-            out.append(Envelope(account_id=m_acct.id, event=trade_lite(spec, maker, now, lots, ticks, tid, True)))
-        self.emit(
-            maker, _T.FILL if m_done else _T.PARTIAL_FILL,
-            last_lots=lots, last_ticks=ticks, commission=m_fee, trade_id=tid, is_maker=True, realized=m_real,
-        )
-        if t_acct.emit:
-            out.append(Envelope(account_id=t_acct.id, event=trade_lite(spec, taker, now, lots, ticks, tid, False)))
+            out.append(Envelope(account_id=m_acct.id, event=TradeLite(  # outputs.trade_lite, inlined
+                event_time_ms=now, transaction_time_ms=now, symbol=symbol,
+                original_quantity=qtys.get(maker.qty) or self.qty(maker.qty), original_price=price, is_maker=True,
+                client_order_id=maker.client_order_id, side=maker.side, last_filled_price=price, last_filled_quantity=qty,
+                trade_id=tid, order_id=maker.order_id,
+            )))
+            self._order_out(maker, exec_type, m_acct, lots, ticks, m_fee, tid, True, m_real)
         t_done = taker.filled == taker.qty
-        self.emit(
-            taker, _T.FILL if t_done else _T.PARTIAL_FILL,
-            last_lots=lots, last_ticks=ticks, commission=t_fee, trade_id=tid, is_maker=False, realized=t_real,
-        )
+        status, exec_type = (_FILL if t_done else _PARTIAL)[taker.status]
+        taker.status = status
+        if t_acct.emit:
+            out.append(Envelope(account_id=t_acct.id, event=TradeLite(
+                event_time_ms=now, transaction_time_ms=now, symbol=symbol,
+                original_quantity=qtys.get(taker.qty) or self.qty(taker.qty),
+                original_price=prices.get(taker.price) or self.price(taker.price), is_maker=False,
+                client_order_id=taker.client_order_id, side=taker.side, last_filled_price=price, last_filled_quantity=qty,
+                trade_id=tid, order_id=taker.order_id,
+            )))
+            self._order_out(taker, exec_type, t_acct, lots, ticks, t_fee, tid, False, t_real)
         if m_done:
             self._finish(maker)
         if t_done:
             self._finish(taker)
-        venue.touch(m_acct, m_pos)
-        venue.touch(t_acct, t_pos)
+        # SimulatedVenue.touch, inlined: ACCOUNT_UPDATEs are due at the end of the step
+        if m_acct.emit or t_acct.emit:
+            touched = venue.touched
+            if m_acct.emit:
+                d = touched.get(m_acct)
+                if d is None:
+                    d = touched[m_acct] = {}
+                d[id(m_pos)] = m_pos
+            if t_acct.emit:
+                d = touched.get(t_acct)
+                if d is None:
+                    d = touched[t_acct] = {}
+                d[id(t_pos)] = t_pos
         if m_st.reduce_orders:
             self.sweep_reduce_only(m_st)
         if t_st.reduce_orders:
@@ -342,20 +652,20 @@ class SymbolEngine:
 
     def fill_external(self, maker: Order, lots: int) -> None:
         """Fill a resting order against the real market (a ``Trade`` event): one-sided, maker fee."""
-        self.venue.active.add(self)
         venue = self.venue
+        venue.active[self] = None
         spec = self.spec
         now = venue.now
         ticks = maker.price
         self.trade_seq += 1
         tid = self.trade_seq
-        price = spec.price(ticks)
+        price = self.price(ticks)
         self.book.reduce(maker, lots)
         acct = maker.account
         maker.filled += lots
         maker.cum_quote += ticks * lots
         maker.update_time = now
-        st = acct.states[spec.symbol]
+        st = acct.states[self.symbol]
         add_order_margin(st, maker, -lots)
         fee = venue.fee_model.commission(acct, spec, Decimal(ticks * lots) * spec.unit, True)
         pos = acct.position(spec, maker.position_side)
@@ -367,7 +677,7 @@ class SymbolEngine:
         if done:
             maker.in_book = False
         if acct.emit:
-            venue.out.append(Envelope(account_id=acct.id, event=trade_lite(spec, maker, now, lots, ticks, tid, True)))
+            venue.out.append(Envelope(account_id=acct.id, event=trade_lite(spec, maker, now, lots, ticks, tid, True, self.qty, self.price)))
         self.emit(
             maker, _T.FILL if done else _T.PARTIAL_FILL,
             last_lots=lots, last_ticks=ticks, commission=fee, trade_id=tid, is_maker=True, realized=realized,
@@ -396,14 +706,14 @@ class SymbolEngine:
 
     def cancel_all(self, acct: Account) -> list[Order]:
         """Cancel every open order of ``acct`` in this symbol; returns them."""
-        orders = [o for o in acct.open_orders.values() if o.symbol == self.spec.symbol]
+        orders = [o for o in acct.open_orders.values() if o.symbol == self.symbol]
         for o in orders:
             self.close(o, _T.CANCEL)
         return orders
 
     def amend(self, order: Order, ticks: int, lots: int) -> None:
         """Apply a validated PUT /fapi/v1/order to a resting LIMIT order."""
-        self.venue.active.add(self)
+        self.venue.active[self] = None
         if lots <= order.filled:
             # Binance: new quantity <= executedQty cancels a partially filled order.
             self.close(order, _T.CANCEL)
@@ -413,7 +723,8 @@ class SymbolEngine:
             self.close(order, _T.CANCEL)
             return
         acct = order.account
-        st = acct.states[self.spec.symbol]
+        st = acct.states[self.symbol]
+        order.upd = None  # quantity / price change: the next event is built from scratch
         old_remaining = order.qty - order.filled
         add_order_margin(st, order, -old_remaining)
         if ticks == order.price and lots < order.qty:

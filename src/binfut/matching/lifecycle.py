@@ -19,6 +19,7 @@ from binfut.enums import AlgoStatus, ExecutionType, OrderStatus
 __all__ = [
     "ALGO_TERMINAL",
     "ALGO_TRANSITIONS",
+    "ORDER_STEPS",
     "ORDER_TRANSITIONS",
     "TERMINAL",
     "AlgoTransition",
@@ -60,6 +61,12 @@ ORDER_TRANSITIONS: dict[tuple[OrderStatus | None, Transition], tuple[OrderStatus
     (_S.PARTIALLY_FILLED, _T.EXPIRE): (_S.EXPIRED, _X.EXPIRED),
     (_S.PARTIALLY_FILLED, _T.EXPIRE_IN_MATCH): (_S.EXPIRED_IN_MATCH, _X.EXPIRED),
     (_S.PARTIALLY_FILLED, _T.AMEND): (_S.PARTIALLY_FILLED, _X.AMENDMENT),
+}
+
+#: ``ORDER_TRANSITIONS`` regrouped per transition: ``ORDER_STEPS[transition][status]`` (the engine's
+#: hot path; a lookup keyed by the status alone avoids hashing the Enum on every order event).
+ORDER_STEPS: dict[Transition, dict[OrderStatus | None, tuple[OrderStatus, ExecutionType]]] = {
+    t: {s: v for (s, t2), v in ORDER_TRANSITIONS.items() if t2 is t} for t in Transition
 }
 
 #: Statuses from which no transition leaves (the order is closed and moves to history).

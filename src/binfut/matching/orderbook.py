@@ -62,6 +62,8 @@ class Order:
         "update_time",
         "working_type",
         "margin_key",
+        "pos",
+        "upd",
     )
 
     def __init__(
@@ -112,6 +114,8 @@ class Order:
         # (symbol, opening?) bucket the order's margin is counted in, None when it needs none
         self.margin_key: Any = None
         self.in_book = False  # resting in the book (False once filled, cancelled or expired)
+        self.pos: Any = None  # the account's Position this order trades, once it has traded
+        self.upd: Any = None  # its last ORDER_TRADE_UPDATE "o" object (template of the next one)
 
     @property
     def remaining(self) -> int:
@@ -139,12 +143,14 @@ class OrderBook:
     """Both sides of one symbol's book.
 
     ``bid_prices`` / ``ask_prices`` are ascending lists of the tick prices that have a level; the best
-    bid is ``bid_prices[-1]``, the best ask ``ask_prices[0]``.
+    bid is ``bid_prices[-1]``, the best ask ``ask_prices[0]``.  ``track`` = False stops recording the
+    changed levels (nobody publishes depth deltas); ``update_id`` counts on regardless.
     """
 
-    __slots__ = ("ask_prices", "asks", "bid_prices", "bids", "changed_asks", "changed_bids", "update_id")
+    __slots__ = ("ask_prices", "asks", "bid_prices", "bids", "changed_asks", "changed_bids", "track", "update_id")
 
     def __init__(self) -> None:
+        self.track = True
         self.bids: dict[int, Level] = {}
         self.asks: dict[int, Level] = {}
         self.bid_prices: list[int] = []
@@ -192,7 +198,8 @@ class OrderBook:
         lvl.orders.append(order)
         order.in_book = True
         lvl.qty += order.qty - order.filled
-        changed.add(price)
+        if self.track:
+            changed.add(price)
         self.update_id += 1
 
     def remove(self, order: Order) -> None:
@@ -216,7 +223,8 @@ class OrderBook:
             levels, prices, changed = self.asks, self.ask_prices, self.changed_asks
         lvl = levels[price]
         lvl.qty -= lots
-        changed.add(price)
+        if self.track:
+            changed.add(price)
         self.update_id += 1
         if lvl.qty == 0:
             del levels[price]
@@ -226,7 +234,8 @@ class OrderBook:
         """Reduce a resting order's quantity in place (keeps its queue position)."""
         lvl = (self.bids if order.is_buy else self.asks)[order.price]
         lvl.qty -= lots
-        (self.changed_bids if order.is_buy else self.changed_asks).add(order.price)
+        if self.track:
+            (self.changed_bids if order.is_buy else self.changed_asks).add(order.price)
         self.update_id += 1
 
     def take_changes(self) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:

@@ -13,8 +13,9 @@ becomes wire Decimals, so integer ticks / lots never leak out of the matching pa
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import msgspec
 
@@ -36,6 +37,7 @@ __all__ = [
     "ForceOrder",
     "Income",
     "Lazy",
+    "LazyOrder",
     "LeverageBracket",
     "OrderSnapshot",
     "Output",
@@ -47,10 +49,13 @@ __all__ = [
     "order_event",
     "order_snapshot",
     "plain",
+    "wire",
     "trade_lite",
 ]
 
 ZERO = Decimal(0)
+_ONE = Decimal(1)
+_AVG_QUANTUM = Decimal("0.0001")
 
 
 def plain(value: Decimal) -> Decimal:
@@ -58,12 +63,31 @@ def plain(value: Decimal) -> Decimal:
 
     msgspec encodes Decimal with ``str``; a zero carrying many decimals (``0E-8``) or an integral
     value with a positive exponent would come out in scientific notation.  Non-zero magnitudes below
-    1e-6 cannot be written plainly by ``str`` at all and keep their exponent form.
+    1e-6 cannot be written plainly by ``str`` at all: :func:`wire` handles those.  The result is a
+    Decimal, fit for further arithmetic.
     """
     if not value:
         return ZERO
-    if value.as_tuple().exponent > 0:  # type: ignore[operator]
-        return value.quantize(Decimal(1))
+    if value.adjusted() > 0 and "E" in str(value):  # a positive exponent (adjusted() >= exponent)
+        return value.quantize(_ONE)
+    return value
+
+
+def wire(value: Decimal) -> Decimal:
+    """``value`` for a wire Struct field: :func:`plain`, or fixed-point text below 1e-6.
+
+    Binance never sends ``"1E-7"``; no Decimal's ``str`` can spell 0.0000001 plainly, so such a
+    value goes into the (Decimal-typed) field as the string ``"0.00000010"``, which msgspec encodes
+    exactly like a Decimal and decodes back into one.  Typed ``Decimal`` for the Structs' sake: use
+    it only for a field value, never in arithmetic again.
+    """
+    if not value:
+        return ZERO
+    adjusted = value.adjusted()
+    if adjusted < -6:
+        return cast(Decimal, format(value, "f"))  # a str, encoded like the Decimal it spells
+    if adjusted > 0 and "E" in str(value):
+        return value.quantize(_ONE)
     return value
 
 
@@ -129,6 +153,26 @@ class Lazy:
         self.func = func
         self.args = args
 
+    def build(self) -> Any:
+        return self.func(*self.args)
+
+
+class LazyOrder:
+    """``order_snapshot(spec, order, ack)`` built on first read (the order commands' answer).
+
+    A :class:`Lazy` specialised for the hot path: no argument tuple, one allocation.
+    """
+
+    __slots__ = ("ack", "order", "spec")
+
+    def __init__(self, spec: SymbolSpec, order: Order, ack: bool = False) -> None:
+        self.spec = spec
+        self.order = order
+        self.ack = ack
+
+    def build(self) -> OrderSnapshot:
+        return order_snapshot(self.spec, self.order, self.ack)
+
 
 class Result:
     """The outcome of one command: the REST answer (``value``) and every output it caused, in order.
@@ -147,8 +191,9 @@ class Result:
     @property
     def value(self) -> Any:
         v = self._value
-        if type(v) is Lazy:
-            v = self._value = v.func(*v.args)
+        t = type(v)
+        if t is LazyOrder or t is Lazy:
+            v = self._value = v.build()
         return v
 
     def __repr__(self) -> str:
@@ -392,9 +437,11 @@ class CommissionRate(_Rest, kw_only=True):
 
 
 def avg_price(spec: SymbolSpec, order: Order) -> Decimal:
+    """Average fill price: cum quote / executed quantity, to 1/10 000 of a tick."""
     if not order.filled:
         return spec.zero_price
-    return (Decimal(order.cum_quote) * spec.tick_size / order.filled).quantize(spec.tick_size * Decimal("0.0001"))
+    tick = spec.tick_size
+    return (Decimal(order.cum_quote) * tick / order.filled).quantize(tick * _AVG_QUANTUM)
 
 
 def order_event(
@@ -410,9 +457,19 @@ def order_event(
     trade_id: int = 0,
     is_maker: bool = False,
     realized: Decimal = ZERO,
+    qty: Callable[[int], Decimal] | None = None,
+    price: Callable[[int], Decimal] | None = None,
 ) -> OrderTradeUpdate:
-    """ORDER_TRADE_UPDATE for ``order`` after a transition (fill fields set for TRADE / CALCULATED)."""
+    """ORDER_TRADE_UPDATE for ``order`` after a transition (fill fields set for TRADE / CALCULATED).
+
+    ``qty`` / ``price`` convert lots / ticks (default the spec's; the engine passes cached ones).
+    """
+    if qty is None:
+        qty = spec.qty
+    if price is None:
+        price = spec.price
     trailing = order.callback_rate is not None
+    filled = order.filled
     return OrderTradeUpdate(
         event_time_ms=now,
         transaction_time_ms=now,
@@ -422,18 +479,18 @@ def order_event(
             side=order.side,
             order_type=order.type,
             time_in_force=order.tif,
-            original_quantity=spec.qty(order.qty),
-            original_price=spec.price(order.price),
-            average_price=avg_price(spec, order),
+            original_quantity=qty(order.qty),
+            original_price=price(order.price),
+            average_price=avg_price(spec, order) if filled else spec.zero_price,
             stop_price=order.stop_price if order.stop_price is not None else spec.zero_price,
             execution_type=exec_type,
             order_status=order.status,  # type: ignore[arg-type]
             order_id=order.order_id,
-            last_filled_quantity=spec.qty(last_lots),
-            filled_accumulated_quantity=spec.qty(order.filled),
-            last_filled_price=spec.price(last_ticks),
+            last_filled_quantity=qty(last_lots),
+            filled_accumulated_quantity=qty(filled),
+            last_filled_price=price(last_ticks),
             commission_asset=spec.margin_asset if commission is not None else None,
-            commission=(commission or ZERO) if commission is not None else None,
+            commission=wire(commission) if commission is not None else None,
             order_trade_time_ms=now,
             trade_id=trade_id,
             bids_notional=bids_notional,
@@ -449,7 +506,7 @@ def order_event(
             price_protect=order.price_protect,
             strategy_id=0,
             strategy_sub_id=0,
-            realized_profit=realized or ZERO,
+            realized_profit=wire(realized),
             stp_mode=order.stp,
             price_match=order.price_match,
             good_till_date_ms=order.good_till_date,
@@ -457,19 +514,26 @@ def order_event(
     )
 
 
-def trade_lite(spec: SymbolSpec, order: Order, now: int, lots: int, ticks: int, trade_id: int, is_maker: bool) -> TradeLite:
+def trade_lite(
+    spec: SymbolSpec, order: Order, now: int, lots: int, ticks: int, trade_id: int, is_maker: bool,
+    qty: Callable[[int], Decimal] | None = None, price: Callable[[int], Decimal] | None = None,
+) -> TradeLite:
     """TRADE_LITE for one fill of ``order``."""
+    if qty is None:
+        qty = spec.qty
+    if price is None:
+        price = spec.price
     return TradeLite(
         event_time_ms=now,
         transaction_time_ms=now,
         symbol=spec.symbol,
-        original_quantity=spec.qty(order.qty),
-        original_price=spec.price(order.price),
+        original_quantity=qty(order.qty),
+        original_price=price(order.price),
         is_maker=is_maker,
         client_order_id=order.client_order_id,
         side=order.side,
-        last_filled_price=spec.price(ticks),
-        last_filled_quantity=spec.qty(lots),
+        last_filled_price=price(ticks),
+        last_filled_quantity=qty(lots),
         trade_id=trade_id,
         order_id=order.order_id,
     )

@@ -39,6 +39,7 @@ from binfut.matching.outputs import (
     UserTrade,
     order_snapshot,
     plain,
+    wire,
 )
 from binfut.matching.triggers import algo_snapshot
 
@@ -166,14 +167,14 @@ class VenueQueries:
                 oim = order_margin(acct, spec, st).quantize(_E8)
                 u = st.units
                 out.append(PositionRisk(
-                    symbol=sym, position_side=side, position_amt=spec.qty(pos.amount), entry_price=plain(pos.entry),
-                    break_even_price=plain(pos.breakeven()), mark_price=plain(mark), un_realized_profit=plain(upnl),
-                    liquidation_price=plain(liquidation_price(acct, spec, side, marks)),
-                    isolated_margin=plain((pos.isolated_wallet + upnl) if st.isolated else ZERO),
-                    notional=plain(notional.quantize(_E8)), margin_asset="USDT", isolated_wallet=plain(pos.isolated_wallet),
-                    initial_margin=plain(pim + oim), maint_margin=plain(maint_margin(pos, mark)[0].quantize(_E8)),
-                    position_initial_margin=plain(pim), open_order_initial_margin=plain(oim), adl=0,
-                    bid_notional=plain(Decimal(u[1] + u[3]) * spec.unit), ask_notional=plain(Decimal(u[2] + u[4]) * spec.unit),
+                    symbol=sym, position_side=side, position_amt=spec.qty(pos.amount), entry_price=wire(pos.entry),
+                    break_even_price=wire(pos.breakeven()), mark_price=wire(mark), un_realized_profit=wire(upnl),
+                    liquidation_price=wire(liquidation_price(acct, spec, side, marks)),
+                    isolated_margin=wire((pos.isolated_wallet + upnl) if st.isolated else ZERO),
+                    notional=wire(notional.quantize(_E8)), margin_asset="USDT", isolated_wallet=wire(pos.isolated_wallet),
+                    initial_margin=wire(pim + oim), maint_margin=wire(maint_margin(pos, mark)[0].quantize(_E8)),
+                    position_initial_margin=wire(pim), open_order_initial_margin=wire(oim), adl=0,
+                    bid_notional=wire(Decimal(u[1] + u[3]) * spec.unit), ask_notional=wire(Decimal(u[2] + u[4]) * spec.unit),
                     update_time=pos.update_time, leverage=str(st.leverage), max_notional_value=spec.max_notional(st.leverage),
                     margin_type="isolated" if st.isolated else "cross", is_auto_add_margin="false",
                 ))
@@ -211,12 +212,12 @@ class VenueQueries:
         for asset, bal in acct.balances.items():
             usdt = asset == "USDT"
             assets.append(AccountAsset(
-                asset=asset, wallet_balance=plain(bal), unrealized_profit=t["upnl"] if usdt else ZERO,
-                margin_balance=plain(bal + t["upnl"]) if usdt else plain(bal), maint_margin=t["mm"] if usdt else ZERO,
-                initial_margin=plain(t["pos_im"] + t["oim"]) if usdt else ZERO,
-                position_initial_margin=t["pos_im"] if usdt else ZERO, open_order_initial_margin=t["oim"] if usdt else ZERO,
-                cross_wallet_balance=t["cross_wallet"] if usdt else plain(bal), cross_un_pnl=t["cross_upnl"] if usdt else ZERO,
-                available_balance=t["available"] if usdt else plain(bal), max_withdraw_amount=t["max_withdraw"] if usdt else plain(bal),
+                asset=asset, wallet_balance=wire(bal), unrealized_profit=wire(t["upnl"]) if usdt else ZERO,
+                margin_balance=wire(bal + t["upnl"]) if usdt else wire(bal), maint_margin=wire(t["mm"]) if usdt else ZERO,
+                initial_margin=wire(t["pos_im"] + t["oim"]) if usdt else ZERO,
+                position_initial_margin=wire(t["pos_im"]) if usdt else ZERO, open_order_initial_margin=wire(t["oim"]) if usdt else ZERO,
+                cross_wallet_balance=wire(t["cross_wallet"]) if usdt else wire(bal), cross_un_pnl=wire(t["cross_upnl"]) if usdt else ZERO,
+                available_balance=wire(t["available"]) if usdt else wire(bal), max_withdraw_amount=wire(t["max_withdraw"]) if usdt else wire(bal),
                 margin_available=usdt, update_time=self.now,
             ))
         positions = []
@@ -234,11 +235,11 @@ class VenueQueries:
         del marks
         return AccountInfo(
             fee_tier=0, can_trade=True, can_deposit=True, can_withdraw=True, multi_assets_margin=False, trade_group_id=-1,
-            update_time=0, total_initial_margin=plain(t["pos_im"] + t["oim"]), total_maint_margin=t["mm"],
-            total_wallet_balance=t["wallet"], total_unrealized_profit=t["upnl"],
-            total_margin_balance=plain(t["wallet"] + t["upnl"]), total_position_initial_margin=t["pos_im"],
-            total_open_order_initial_margin=t["oim"], total_cross_wallet_balance=t["cross_wallet"],
-            total_cross_un_pnl=t["cross_upnl"], available_balance=t["available"], max_withdraw_amount=t["max_withdraw"],
+            update_time=0, total_initial_margin=wire(t["pos_im"] + t["oim"]), total_maint_margin=wire(t["mm"]),
+            total_wallet_balance=wire(t["wallet"]), total_unrealized_profit=wire(t["upnl"]),
+            total_margin_balance=wire(t["wallet"] + t["upnl"]), total_position_initial_margin=wire(t["pos_im"]),
+            total_open_order_initial_margin=wire(t["oim"]), total_cross_wallet_balance=wire(t["cross_wallet"]),
+            total_cross_un_pnl=wire(t["cross_upnl"]), available_balance=wire(t["available"]), max_withdraw_amount=wire(t["max_withdraw"]),
             assets=assets, positions=positions,
         )
 
@@ -250,9 +251,9 @@ class VenueQueries:
         for asset, bal in acct.balances.items():
             usdt = asset == "USDT"
             out.append(Balance(
-                account_alias="SgsR", asset=asset, balance=plain(bal),
-                cross_wallet_balance=t["cross_wallet"] if usdt else plain(bal), cross_un_pnl=t["cross_upnl"] if usdt else ZERO,
-                available_balance=t["available"] if usdt else plain(bal), max_withdraw_amount=t["max_withdraw"] if usdt else plain(bal),
+                account_alias="SgsR", asset=asset, balance=wire(bal),
+                cross_wallet_balance=wire(t["cross_wallet"]) if usdt else wire(bal), cross_un_pnl=wire(t["cross_upnl"]) if usdt else ZERO,
+                available_balance=wire(t["available"]) if usdt else wire(bal), max_withdraw_amount=wire(t["max_withdraw"]) if usdt else wire(bal),
                 margin_available=usdt, update_time=self.now,
             ))
         return out
@@ -263,16 +264,17 @@ class VenueQueries:
     ) -> list[UserTrade]:
         """``GET /fapi/v1/userTrades`` rows, oldest first."""
         acct = self.account(account_id)
+        spec = self.specs.get(symbol)
         rows = []
-        for tid, spec, oid, side, ticks, lots, realized, fee, time, ps, maker in acct.trades:
-            if spec.symbol != symbol or (from_id is not None and tid < from_id):
+        for tid, sym, oid, side, ticks, lots, realized, fee, time, ps, maker in acct.trades:
+            if sym != symbol or spec is None or (from_id is not None and tid < from_id):
                 continue
             if (start_time is not None and time < start_time) or (end_time is not None and time > end_time):
                 continue
             rows.append(UserTrade(
-                buyer=side == "BUY", commission=plain(fee), commission_asset="USDT", id=tid, maker=maker, order_id=oid,
+                buyer=side == "BUY", commission=wire(fee), commission_asset="USDT", id=tid, maker=maker, order_id=oid,
                 price=spec.price(ticks), qty=spec.qty(lots), quote_qty=spec.notional(ticks * lots),
-                realized_pnl=plain(realized), side=side, position_side=ps, symbol=symbol, time=time,
+                realized_pnl=wire(realized), side=side, position_side=ps, symbol=symbol, time=time,
             ))
         return rows[:limit] if from_id is not None else rows[-limit:]
 
@@ -288,7 +290,7 @@ class VenueQueries:
                 continue
             if (start_time is not None and time < start_time) or (end_time is not None and time > end_time):
                 continue
-            rows.append(Income(symbol=sym, income_type=kind, income=plain(amount), asset=asset,
+            rows.append(Income(symbol=sym, income_type=kind, income=wire(amount), asset=asset,
                                info=info if kind == "TRANSFER" else "", time=time, tran_id=tran,
                                trade_id=info if kind in ("REALIZED_PNL", "COMMISSION", "INSURANCE_CLEAR") else ""))
         return rows[-limit:]
@@ -301,7 +303,7 @@ class VenueQueries:
         return [
             SymbolBrackets(symbol=s.symbol, brackets=[
                 LeverageBracket(bracket=b.bracket, initial_leverage=b.initial_leverage, notional_cap=b.notional_cap,
-                                notional_floor=b.notional_floor, maint_margin_ratio=b.maint_margin_ratio, cum=plain(b.maint_amount))
+                                notional_floor=b.notional_floor, maint_margin_ratio=b.maint_margin_ratio, cum=wire(b.maint_amount))
                 for b in s.brackets])
             for s in specs
         ]

@@ -33,7 +33,7 @@ from binfut.matching.account import (
 )
 from binfut.matching.lifecycle import Transition, advance
 from binfut.matching.orderbook import Order
-from binfut.matching.outputs import Envelope, ForceOrder, plain
+from binfut.matching.outputs import Envelope, ForceOrder, wire
 from binfut.protocol.userevents import MarginCall, MarginCallPosition, OrderTradeUpdate, OrderUpdate
 
 if TYPE_CHECKING:
@@ -70,14 +70,14 @@ def _margin_call(venue: SimulatedVenue, acct: Account, positions: list[Position]
         rows.append(
             MarginCallPosition(
                 symbol=pos.spec.symbol, position_side=pos.side, position_amount=pos.spec.qty(pos.amount),
-                margin_type="ISOLATED" if isolated else "CROSSED", isolated_wallet=plain(pos.isolated_wallet),
-                mark_price=mark, unrealized_pnl=plain(pos.unrealized(mark).quantize(E8)),
-                maintenance_margin=plain(maint_margin(pos, mark)[0].quantize(E8)),
+                margin_type="ISOLATED" if isolated else "CROSSED", isolated_wallet=wire(pos.isolated_wallet),
+                mark_price=mark, unrealized_pnl=wire(pos.unrealized(mark).quantize(E8)),
+                maintenance_margin=wire(maint_margin(pos, mark)[0].quantize(E8)),
             )
         )
     if acct.emit:
         venue.out.append(Envelope(account_id=acct.id, event=MarginCall(
-            event_time_ms=venue.now, cross_wallet_balance=plain(cross_wallet) if cross_wallet is not None else None, positions=rows)))
+            event_time_ms=venue.now, cross_wallet_balance=wire(cross_wallet) if cross_wallet is not None else None, positions=rows)))
 
 
 def check_risk(venue: SimulatedVenue, symbols: list[str]) -> None:
@@ -160,7 +160,7 @@ def liquidate(venue: SimulatedVenue, acct: Account, pos: Position) -> None:
     acct.closed[order.order_id] = order
     engine.trade_seq += 1
     tid = engine.trade_seq
-    acct.trades.append((tid, spec, order.order_id, order.side, ticks, lots, realized, ZERO, now, pos.side, False))
+    acct.trades.append((tid, symbol, order.order_id, order.side, ticks, lots, realized, ZERO, now, pos.side, False))
     if realized:
         acct.income.append((now, symbol, "REALIZED_PNL", realized, "USDT", str(tid), venue.next_tran_id()))
     if fee:
@@ -170,8 +170,8 @@ def liquidate(venue: SimulatedVenue, acct: Account, pos: Position) -> None:
         venue.out.append(Envelope(account_id=acct.id, event=_liquidation_event(spec, order, exec_type, price, qty, realized, tid, now)))
     venue.touch(acct, pos)
     venue.out.append(ForceOrder(
-        symbol=symbol, side=order.side, order_type="LIMIT", time_in_force="IOC", quantity=qty, price=plain(price),
-        average_price=plain(price), status="FILLED", last_filled_quantity=qty, filled_accumulated_quantity=qty, trade_time_ms=now))
+        symbol=symbol, side=order.side, order_type="LIMIT", time_in_force="IOC", quantity=qty, price=wire(price),
+        average_price=wire(price), status="FILLED", last_filled_quantity=qty, filled_accumulated_quantity=qty, trade_time_ms=now))
 
 
 def _liquidation_event(spec: Any, order: Order, exec_type: str, price: Decimal, qty: Decimal, realized: Decimal, tid: int, now: int) -> OrderTradeUpdate:
@@ -180,13 +180,13 @@ def _liquidation_event(spec: Any, order: Order, exec_type: str, price: Decimal, 
         event_time_ms=now, transaction_time_ms=now,
         order=OrderUpdate(
             symbol=spec.symbol, client_order_id=order.client_order_id, side=order.side, order_type="LIQUIDATION",
-            time_in_force="IOC", original_quantity=qty, original_price=plain(price), average_price=plain(price),
+            time_in_force="IOC", original_quantity=qty, original_price=wire(price), average_price=wire(price),
             stop_price=zero, execution_type=exec_type, order_status=order.status,  # type: ignore[arg-type]
             order_id=order.order_id, last_filled_quantity=qty, filled_accumulated_quantity=qty,
-            last_filled_price=plain(price), commission_asset=spec.margin_asset, commission=ZERO,
+            last_filled_price=wire(price), commission_asset=spec.margin_asset, commission=ZERO,
             order_trade_time_ms=now, trade_id=tid, bids_notional=ZERO, asks_notional=ZERO, is_maker=False,
             is_reduce_only=order.reduce_only, working_type="CONTRACT_PRICE", original_order_type="LIQUIDATION",
             position_side=order.position_side, close_position=False, price_protect=False, strategy_id=0,
-            strategy_sub_id=0, realized_profit=plain(realized), stp_mode="NONE", price_match="NONE", good_till_date_ms=0,
+            strategy_sub_id=0, realized_profit=wire(realized), stp_mode="NONE", price_match="NONE", good_till_date_ms=0,
         ),
     )

@@ -49,10 +49,10 @@ from binfut.matching.outputs import (
     BookDelta,
     Envelope,
     Lazy,
+    LazyOrder,
     Output,
     Result,
-    order_snapshot,
-    plain,
+    wire,
 )
 from binfut.matching.queries import VenueQueries
 from binfut.matching.risk import check_risk, settle_funding
@@ -118,7 +118,7 @@ class SimulatedVenue(VenueQueries, AlgoOrders):
         self.fee_model: FeeModel = fee_model if fee_model is not None else DefaultFeeModel()
         self.fill_model: FillModel = fill_model if fill_model is not None else DefaultFillModel()
         self.fok_reject = fok_reject
-        self.publish = publish
+        self._publish = bool(publish)
         self.margin_call_ratio = margin_call_ratio
         self.history = history
         self.engines: dict[str, SymbolEngine] = {s: SymbolEngine(spec, self) for s, spec in self.specs.items()}
@@ -133,7 +133,7 @@ class SimulatedVenue(VenueQueries, AlgoOrders):
         self.out: list[Output] = []
         self.touched: dict[Account, dict[int, Position]] = {}
         self._marks: dict[str, Decimal] | None = None
-        self.active: set[SymbolEngine] = set()  # engines touched during the current step
+        self.active: dict[SymbolEngine, None] = {}  # engines touched during the current step, in order
         self._order_seq = 8_000_000_000
         self._algo_seq = 1_000_000
         self._tran_seq = 9_000_000_000
@@ -157,6 +157,17 @@ class SimulatedVenue(VenueQueries, AlgoOrders):
             c.Deposit: self._deposit,
             c.Withdraw: self._withdraw,
         }
+
+    @property
+    def publish(self) -> bool:
+        """Whether PublicTrade and BookDelta outputs are produced (settable)."""
+        return self._publish
+
+    @publish.setter
+    def publish(self, value: bool) -> None:
+        self._publish = bool(value)
+        for e in self.engines.values():
+            e.book.track = self._publish  # depth changes are recorded only for the deltas
 
     # --- accounts -----------------------------------------------------------------------------
 
@@ -228,7 +239,9 @@ class SimulatedVenue(VenueQueries, AlgoOrders):
             ``OrderRejected`` / ``InvalidRequest`` / ``UnknownOrder`` with Binance's code and message;
             nothing changed.
         """
-        acct = self.account(account_id)
+        acct = self.accounts.get(account_id)
+        if acct is None:
+            raise reject(-2015)
         handler = self._handlers.get(type(command))
         if handler is None:
             raise reject(-1014)
@@ -238,10 +251,10 @@ class SimulatedVenue(VenueQueries, AlgoOrders):
             value = handler(acct, command)
         except ApiError:
             self.out = []
-            self.active = set()
+            self.active = {}
             raise
         self._settle()
-        return Result(value=value, outputs=out)
+        return Result(value, out)
 
     def on_market(self, event: c.MarketEvent) -> list[Output]:
         """Apply one market event and return the outputs it caused.
@@ -304,6 +317,14 @@ class SimulatedVenue(VenueQueries, AlgoOrders):
         e = self.engines[symbol]
         return e.spec.price(e.last_ticks) if e.last_ticks else None
 
+    def last_price_moved(self, symbol: str, price: Decimal) -> None:
+        """A trade moved ``symbol``'s last price: keep :meth:`marks` current (copy on write)."""
+        marks = self._marks
+        if marks is not None and symbol not in self.mark_prices:
+            marks = dict(marks)
+            marks[symbol] = price
+            self._marks = marks
+
     def next_tran_id(self) -> int:
         self._tran_seq += 1
         return self._tran_seq
@@ -322,7 +343,7 @@ class SimulatedVenue(VenueQueries, AlgoOrders):
     ) -> None:
         """Keep the trade and its income rows (materialised into Structs only when queried)."""
         now = self.now
-        acct.trades.append((trade_id, spec, order.order_id, order.side, ticks, lots, realized, fee, now,
+        acct.trades.append((trade_id, spec.symbol, order.order_id, order.side, ticks, lots, realized, fee, now,
                             order.position_side, is_maker))
         if realized:
             acct.income.append((now, spec.symbol, "REALIZED_PNL", realized, "USDT", str(trade_id), self.next_tran_id()))
@@ -336,6 +357,46 @@ class SimulatedVenue(VenueQueries, AlgoOrders):
             if self.touched:
                 self._account_updates("ORDER")
             return
+        algos = self.algos
+        for e in active:
+            if e.price_moved:
+                if algos[e.symbol]:
+                    self._cascade()
+                    active = self.active
+                    break
+                e.price_moved = False  # no algo order watches this symbol's last price
+        if self.touched:
+            self._account_updates("ORDER")
+        if self._publish:
+            now = self.now
+            for e in active:
+                book = e.book
+                if book.update_id != e.prev_update_id:
+                    bids, asks = book.take_changes()
+                    prices = e.prices  # level prices repeat (cached); level quantities hardly do
+                    price = e.price
+                    step = e.spec.step_size
+                    self.out.append(
+                        BookDelta(
+                            symbol=e.symbol, first_update_id=e.prev_update_id + 1, last_update_id=book.update_id,
+                            prev_update_id=e.prev_update_id, event_time_ms=now, transact_time_ms=now,
+                            bids=[(prices.get(p) or price(p), Decimal(q) * step) for p, q in bids],
+                            asks=[(prices.get(p) or price(p), Decimal(q) * step) for p, q in asks],
+                        )
+                    )
+                    e.prev_update_id = book.update_id
+        else:
+            for e in active:
+                book = e.book
+                if book.changed_bids or book.changed_asks:
+                    book.changed_bids.clear()
+                    book.changed_asks.clear()
+                e.prev_update_id = book.update_id
+        active.clear()
+
+    def _cascade(self) -> None:
+        """CONTRACT_PRICE triggers of every engine whose last price moved, until nothing moves."""
+        active = self.active
         for _ in range(_CASCADE_LIMIT):
             moved = [e for e in active if e.price_moved]
             if not moved:
@@ -345,30 +406,6 @@ class SimulatedVenue(VenueQueries, AlgoOrders):
                 if self.algos[e.spec.symbol]:
                     self._evaluate_triggers(e.spec.symbol, "CONTRACT_PRICE", e.spec.price(e.last_ticks))
             active = self.active
-        if self.touched:
-            self._account_updates("ORDER")
-        if self.publish:
-            now = self.now
-            for e in active:
-                book = e.book
-                if book.update_id != e.prev_update_id:
-                    bids, asks = book.take_changes()
-                    spec = e.spec
-                    self.out.append(
-                        BookDelta(
-                            symbol=spec.symbol, first_update_id=e.prev_update_id + 1, last_update_id=book.update_id,
-                            prev_update_id=e.prev_update_id, event_time_ms=now, transact_time_ms=now,
-                            bids=[(spec.price(p), spec.qty(q)) for p, q in bids],
-                            asks=[(spec.price(p), spec.qty(q)) for p, q in asks],
-                        )
-                    )
-                    e.prev_update_id = book.update_id
-        else:
-            for e in active:
-                e.book.changed_bids.clear()
-                e.book.changed_asks.clear()
-                e.prev_update_id = e.book.update_id
-        self.active = set()
 
     def _account_updates(self, reason: str, balance_change: Decimal = ZERO) -> None:
         marks = self.marks()
@@ -382,25 +419,38 @@ class SimulatedVenue(VenueQueries, AlgoOrders):
         """ACCOUNT_UPDATE of ``acct`` with the margin-asset balance and ``positions``."""
         now = self.now
         wallet = acct.balances.get("USDT", ZERO)
+        iso = ZERO
+        for p in acct.positions.values():  # Account.cross_wallet, inlined
+            iso += p.isolated_wallet
         rows = []
         for pos in positions:
             spec = pos.spec
-            mark = marks.get(spec.symbol) or pos.entry
-            st = acct.states[spec.symbol]
+            symbol = spec.symbol
+            amt = pos.amount
+            entry = pos.entry
+            if amt:
+                mark = marks.get(symbol) or entry
+                step = spec.step_size
+                upnl = ((mark - entry) * Decimal(amt) * step).quantize(_E8)  # Position.unrealized
+                per_unit = pos.fees / (Decimal(amt if amt > 0 else -amt) * step)  # Position.breakeven
+                be = entry + per_unit if amt > 0 else entry - per_unit
+            else:
+                upnl = be = ZERO
             rows.append(
                 PositionUpdate(
-                    symbol=spec.symbol, position_amount=spec.qty(pos.amount), entry_price=pos.entry or ZERO,
-                    breakeven_price=pos.breakeven() or ZERO, accumulated_realized=pos.realized or ZERO,
-                    unrealized_pnl=pos.unrealized(mark).quantize(_E8) or ZERO,
-                    margin_type="isolated" if st.isolated else "cross",
-                    isolated_wallet=pos.isolated_wallet or ZERO, position_side=pos.side,
+                    symbol=symbol, position_amount=Decimal(amt) * spec.step_size,  # spec.qty (not cached: it moves)
+                    entry_price=wire(entry), breakeven_price=wire(be), accumulated_realized=wire(pos.realized),
+                    unrealized_pnl=wire(upnl), margin_type="isolated" if acct.states[symbol].isolated else "cross",
+                    isolated_wallet=wire(pos.isolated_wallet), position_side=pos.side,
                 )
             )
         return AccountUpdate(
             event_time_ms=now, transaction_time_ms=now,
             data=AccountUpdateData(
                 reason=reason,
-                balances=[BalanceUpdate(asset="USDT", wallet_balance=plain(wallet), cross_wallet_balance=plain(acct.cross_wallet()), balance_change=balance_change or ZERO)],
+                balances=[BalanceUpdate(
+                    asset="USDT", wallet_balance=wire(wallet), cross_wallet_balance=wire(wallet - iso), balance_change=wire(balance_change),
+                )],
                 positions=rows,
             ),
         )
@@ -414,29 +464,35 @@ class SimulatedVenue(VenueQueries, AlgoOrders):
         """Validate a LIMIT / MARKET order and build it (no state is changed here).
 
         ``internal`` orders (spawned by triggered algo orders) skip the client-id and open-order
-        limit checks, which Binance applies to the algo order itself.
+        limit checks, which Binance applies to the algo order itself.  The checks run in Binance's
+        order; the common case (no optional parameter) takes the shortest way through them.
         """
-        spec = self._spec(cmd.symbol)
-        engine = self.engines[cmd.symbol]
+        symbol = cmd.symbol
+        spec = self.specs.get(symbol)
+        if spec is None:
+            raise reject(-1121)
+        engine = self.engines[symbol]
         side = cmd.side
-        if side not in _SIDES:
+        if side != "BUY" and side != "SELL":
             raise reject(-1117)
         otype = cmd.type
-        if otype in CONDITIONAL_TYPES and not internal:
-            raise reject(-4120)  # conditional types moved to the Algo Order API
         if otype != "LIMIT" and otype != "MARKET":
+            if otype in CONDITIONAL_TYPES and not internal:
+                raise reject(-4120)  # conditional types moved to the Algo Order API
             raise reject(-1116)
         is_buy = side == "BUY"
+        hedge = acct.hedge
         ps = cmd.position_side or "BOTH"
-        if ps not in ("BOTH", "LONG", "SHORT"):
-            raise reject(-4060, "Invalid position side.")
-        if acct.hedge:
-            if ps == "BOTH":
+        if hedge or ps != "BOTH":
+            if ps not in ("BOTH", "LONG", "SHORT"):
+                raise reject(-4060, "Invalid position side.")
+            if hedge:
+                if ps == "BOTH":
+                    raise reject(-4061)
+                if cmd.reduce_only is not None and not internal:
+                    raise not_required("reduceOnly")  # hedge mode: the position side says it all
+            else:
                 raise reject(-4061)
-            if cmd.reduce_only is not None and not internal:
-                raise not_required("reduceOnly")  # hedge mode: the position side says it all
-        elif ps != "BOTH":
-            raise reject(-4061)
         if cmd.close_position and not internal:
             raise not_required("closePosition")
         market = otype == "MARKET"
@@ -445,17 +501,17 @@ class SimulatedVenue(VenueQueries, AlgoOrders):
             tif = "GTC"  # Binance reports MARKET orders with timeInForce GTC
         elif tif is None:
             raise missing("timeInForce")
-        elif tif not in _TIFS:
+        elif tif != "GTC" and tif not in _TIFS:
             raise reject(-1115)
         stp = cmd.self_trade_prevention_mode or "NONE"
-        if stp not in _STP:
+        if stp != "NONE" and stp not in _STP:
             raise reject(-5039, "Invalid self trade prevention mode.")
         pm = cmd.price_match or "NONE"
-        if pm not in _PRICE_MATCH:
+        if pm != "NONE" and pm not in _PRICE_MATCH:
             raise reject(-5037, "Invalid price match.")
         if cmd.quantity is None:
             raise missing("quantity")
-        lots = to_lots(spec, cmd.quantity, market)
+        lots = engine.lots(cmd.quantity, market)
         ticks = 0
         if not market:
             if pm != "NONE":
@@ -465,7 +521,7 @@ class SimulatedVenue(VenueQueries, AlgoOrders):
             elif cmd.price is None:
                 raise missing("price")
             else:
-                ticks = to_ticks(spec, cmd.price)
+                ticks = engine.ticks(cmd.price)
         elif pm != "NONE":
             raise reject(-5038, "This order type does not support price match.")
         gtd = 0
@@ -475,7 +531,7 @@ class SimulatedVenue(VenueQueries, AlgoOrders):
             gtd = cmd.good_till_date // 1000 * 1000  # only second precision is kept
             if gtd <= self.now + _GTD_MIN_AHEAD_MS or gtd >= _GTD_MAX_MS:
                 raise reject(-5040, "goodTillDate timestamp must be greater than the current time plus 600 seconds and smaller than 253402300799000")
-        st = acct.states[spec.symbol]
+        st = acct.states[symbol]
         cid = cmd.new_client_order_id
         if not internal:
             if cid is not None:
@@ -487,42 +543,48 @@ class SimulatedVenue(VenueQueries, AlgoOrders):
                 raise reject(-2025)
         # reduce-only, and hedge-mode closing orders, must have a position to reduce (-2022)
         closing = (ps == "LONG" and not is_buy) or (ps == "SHORT" and is_buy)
-        reduce_only = bool(cmd.reduce_only) and not acct.hedge
+        reduce_only = bool(cmd.reduce_only) and not hedge
         if reduce_only or closing:
-            pos = acct.positions.get((spec.symbol, ps))
+            pos = acct.positions.get((symbol, ps))
             amt = pos.amount if pos is not None else 0
             if (amt >= 0) if is_buy else (amt <= 0):
                 raise reject(-2022)
-        explicit = self.mark_prices.get(spec.symbol)
+        explicit = self.mark_prices.get(symbol)
         if not market:
-            band = engine.price_band(explicit)
+            band = engine.band.get(explicit) if explicit is not None else engine.band_last.get(engine.last_ticks)
+            if band is None:
+                band = engine.price_band(explicit)
             if band is not None and not band[0] <= ticks <= band[1]:
-                check_percent_price(spec, ticks, self.mark(spec.symbol))  # raises with Binance's text
+                check_percent_price(spec, ticks, self.mark(symbol))  # raises with Binance's text
         if reduce_only or closing:
             bucket = NO_MARGIN
         else:
             ref_ticks = ticks
             if market:
-                best = engine.book.best_ask() if is_buy else engine.book.best_bid()
-                if best is not None:
-                    ref_ticks = best
+                book = engine.book
+                prices = book.ask_prices if is_buy else book.bid_prices
+                if prices:
+                    ref_ticks = prices[0] if is_buy else prices[-1]
                 else:
-                    mark = self.mark(spec.symbol)
+                    mark = self.mark(symbol)
                     ref_ticks = int(mark * spec.inv_tick) if mark is not None else 0
             if ref_ticks and ref_ticks * lots < spec.min_notional_units:
                 check_min_notional(spec, spec.price(ref_ticks), lots)  # raises -4164
-            if acct.hedge:
+            if hedge:
                 bucket = BUY_LONG if is_buy else SELL_SHORT
             else:
                 bucket = BUY_BOTH if is_buy else SELL_BOTH
             if ref_ticks and not acct.unlimited:
                 check_order_margin(acct, spec, st, bucket, lots, lots * ref_ticks, self.specs, self.marks())
         self._order_seq += 1
-        order = Order(self._order_seq, cid or self._new_client_id(), acct, spec.symbol, side, ps, otype, tif,
-                      ticks, lots, reduce_only, stp, self.now)
+        if cid is None:
+            cid = "sim_" + format(self.rng.getrandbits(72), "018x")  # _new_client_id, inlined
+        order = Order(self._order_seq, cid, acct, symbol, side, ps, otype, tif, ticks, lots, reduce_only, stp, self.now)
         order.margin_key = bucket
-        order.price_match = pm
-        order.good_till_date = gtd
+        if pm != "NONE":
+            order.price_match = pm
+        if gtd:
+            order.good_till_date = gtd
         return engine, order
 
     def _match_price(self, engine: SymbolEngine, is_buy: bool, pm: str) -> int:
@@ -540,7 +602,7 @@ class SimulatedVenue(VenueQueries, AlgoOrders):
     def _new_order(self, acct: Account, cmd: c.NewOrder) -> Any:
         engine, order = self.build_order(acct, cmd)
         engine.submit(order, self.fok_reject)
-        return Lazy(order_snapshot, engine.spec, order, cmd.new_order_resp_type != "RESULT")
+        return LazyOrder(engine.spec, order, cmd.new_order_resp_type != "RESULT")
 
     # --- cancel / modify ----------------------------------------------------------------------
 
@@ -553,10 +615,16 @@ class SimulatedVenue(VenueQueries, AlgoOrders):
         return order
 
     def _cancel_order(self, acct: Account, cmd: c.CancelOrder) -> Any:
-        spec = self._spec(cmd.symbol)
-        order = self._find_open(acct, cmd.symbol, cmd.order_id, cmd.orig_client_order_id, -2011)
-        self.engines[cmd.symbol].close(order, Transition.CANCEL)
-        return Lazy(order_snapshot, spec, order)
+        symbol = cmd.symbol
+        spec = self.specs.get(symbol)
+        if spec is None:
+            raise reject(-1121)
+        oid = cmd.order_id
+        order = acct.open_orders.get(oid) if oid is not None else None
+        if order is None or order.symbol != symbol:
+            order = self._find_open(acct, symbol, oid, cmd.orig_client_order_id, -2011)
+        self.engines[symbol].close(order, Transition.CANCEL)
+        return LazyOrder(spec, order)
 
     def _modify_order(self, acct: Account, cmd: c.ModifyOrder) -> Any:
         spec = self._spec(cmd.symbol)
@@ -591,7 +659,7 @@ class SimulatedVenue(VenueQueries, AlgoOrders):
             extra_units = lots * ticks - order.qty * order.price
             check_order_margin(acct, spec, st, order.margin_key, max(extra_lots, 0), extra_units, self.specs, self.marks())
         engine.amend(order, ticks, lots)
-        return Lazy(order_snapshot, spec, order)
+        return LazyOrder(spec, order)
 
     def _batch(self, acct: Account, items: list[Any], handler: Callable[[Account, Any], Any], limit: int) -> list[Any]:
         if not items or len(items) > limit:
@@ -601,7 +669,7 @@ class SimulatedVenue(VenueQueries, AlgoOrders):
             mark = len(self.out)
             try:
                 value = handler(acct, item)
-                results.append(value.func(*value.args) if isinstance(value, Lazy) else value)
+                results.append(value.build() if isinstance(value, (Lazy, LazyOrder)) else value)
             except ApiError as exc:
                 del self.out[mark:]
                 results.append(exc)
@@ -789,4 +857,4 @@ class SimulatedVenue(VenueQueries, AlgoOrders):
         engine.last_ticks = ticks
         engine.price_moved = True
         self._marks = None
-        self.active.add(engine)
+        self.active[engine] = None

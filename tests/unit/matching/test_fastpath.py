@@ -1,0 +1,317 @@
+"""The hot path's caches and shortcuts agree with the plain formulas; wire amounts never use exponents.
+
+The engine keeps derived figures between commands (open-order margin per symbol, bid / ask
+notionals, the mark-price map, Decimal conversions, PERCENT_PRICE bands) and takes shortcuts in the
+margin check.  These tests recompute every such figure from scratch after random command sequences
+and compare, and check the wire form of tiny amounts.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from decimal import Decimal as D
+from typing import Any
+
+import msgspec
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as hst
+
+from binfut.clock import ManualClock
+from binfut.enums import PositionSide
+from binfut.errors import ApiError
+from binfut.matching import (
+    BatchNewOrders,
+    BookDelta,
+    CancelOrder,
+    ChangeLeverage,
+    ChangeMarginType,
+    ChangePositionMode,
+    Envelope,
+    Funding,
+    MarkPrice,
+    ModifyOrder,
+    NewOrder,
+    SimulatedVenue,
+    Trade,
+)
+from binfut.matching.account import (
+    BUY_BOTH,
+    BUY_LONG,
+    SELL_BOTH,
+    SELL_SHORT,
+    ZERO,
+    Account,
+    SymbolState,
+    _side_margin,
+    available_balance,
+    check_order_margin,
+    cross_totals,
+)
+from binfut.matching.instruments import SymbolSpec
+from binfut.matching.outputs import plain, wire
+from binfut.protocol.userevents import OrderTradeUpdate, decode_user_event, encode_user_event
+
+SYMBOLS = ("BTCUSDT", "ETHUSDT")
+MID = {"BTCUSDT": 30_000, "ETHUSDT": 2_000}
+ACCOUNTS = ("alice", "bob", "hedger", "mm")
+
+
+# --- reference formulas (no caches) ---------------------------------------------------------------
+
+
+def ref_order_total(acct: Account, spec: SymbolSpec, st: SymbolState, extra: tuple[int, int, int] | None = None) -> D:
+    lots = list(st.lots)
+    units = list(st.units)
+    if extra is not None:
+        lots[extra[0]] += extra[1]
+        units[extra[0]] += extra[2]
+    if acct.hedge:
+        return D(units[BUY_LONG] + units[SELL_SHORT])
+    pos = acct.positions.get((spec.symbol, PositionSide.BOTH))
+    amt = pos.amount if pos is not None else 0
+    buy = _side_margin(lots[BUY_BOTH], units[BUY_BOTH], -amt if amt < 0 else 0)
+    sell = _side_margin(lots[SELL_BOTH], units[SELL_BOTH], amt if amt > 0 else 0)
+    return buy if buy > sell else sell
+
+
+def ref_order_margin(acct: Account, spec: SymbolSpec, st: SymbolState, extra: tuple[int, int, int] | None = None) -> D:
+    total = ref_order_total(acct, spec, st, extra)
+    return total * spec.unit / st.leverage if total else ZERO
+
+
+def ref_available(acct: Account, specs: dict[str, SymbolSpec], marks: dict[str, D]) -> D:
+    wallet, upnl, im, _ = cross_totals(acct, marks)
+    orders = ZERO
+    for symbol, st in acct.states.items():
+        if st.open_count:
+            orders += ref_order_margin(acct, specs[symbol], st)
+    return wallet + upnl - im - orders
+
+
+def ref_marks(v: SimulatedVenue) -> dict[str, D]:
+    out = {s: e.spec.price(e.last_ticks) for s, e in v.engines.items() if e.last_ticks}
+    out.update(v.mark_prices)
+    return out
+
+
+def ref_margin_check(acct: Account, spec: SymbolSpec, st: SymbolState, bucket: int, lots: int, units: int,
+                     specs: dict[str, SymbolSpec], marks: dict[str, D]) -> int | None:
+    """The -2027 / -2019 decision of check_order_margin, spelled out (None = accepted)."""
+    mark = marks.get(spec.symbol)
+    pos_notional = ZERO
+    for side in (PositionSide.BOTH, PositionSide.LONG, PositionSide.SHORT):
+        pos = acct.positions.get((spec.symbol, side))
+        if pos is not None and pos.amount:
+            pos_notional += pos.size * (mark or pos.entry)
+    if pos_notional + D(st.units[bucket] + units) * spec.unit > spec.max_notional(st.leverage):
+        return -2027
+    need = ref_order_margin(acct, spec, st, (bucket, lots, units)) - ref_order_margin(acct, spec, st)
+    if need > 0 and need > ref_available(acct, specs, marks):
+        return -2019
+    return None
+
+
+def assert_caches_agree(v: SimulatedVenue) -> None:
+    marks = v.marks()
+    assert marks == ref_marks(v)
+    for acct in v.accounts.values():
+        for symbol, st in acct.states.items():
+            spec = v.specs[symbol]
+            if st.om is not None and st.om[0] is acct.hedge:
+                assert st.om[1] == ref_order_total(acct, spec, st), (acct.id, symbol)
+            ub, ua, bids, asks = st.notionals
+            if ub == st.units[1] + st.units[3] and ua == st.units[2] + st.units[4]:
+                assert (bids, asks) == (D(ub) * spec.unit, D(ua) * spec.unit)
+            for i, side in enumerate(("BOTH", "LONG", "SHORT")):
+                assert st.sides[i] is acct.positions.get((symbol, side))
+        assert available_balance(acct, v.specs, marks) == ref_available(acct, v.specs, marks), acct.id
+        # open-order aggregates equal the open orders themselves
+        for symbol, st in acct.states.items():
+            lots = [0] * 5
+            units = [0] * 5
+            for o in acct.open_orders.values():
+                if o.symbol == symbol and o.margin_key:
+                    lots[o.margin_key] += o.qty - o.filled
+                    units[o.margin_key] += (o.qty - o.filled) * o.price
+            assert (lots, units) == (st.lots, st.units), (acct.id, symbol)
+    for e in v.engines.values():
+        assert all(d == e.spec.price(t) and str(d) == str(e.spec.price(t)) for t, d in e.prices.items())
+        assert all(d == e.spec.qty(q) and str(d) == str(e.spec.qty(q)) for q, d in e.qtys.items())
+        if not v.publish:
+            assert not e.book.changed_bids and not e.book.changed_asks
+
+
+def run_random(seed: int, n: int, publish: bool) -> SimulatedVenue:
+    rng = random.Random(seed)
+    v = SimulatedVenue(ManualClock(), random.Random(seed), publish=publish)
+    v.open_account("alice", {"USDT": D(4_000)})
+    v.open_account("bob", {"USDT": D(2_500)}, emit_events=False)
+    v.open_account("hedger", {"USDT": D(6_000)})
+    v.open_account("mm", {"USDT": D(10**6)}, unlimited=True, emit_events=False)
+    v.execute("hedger", ChangePositionMode(dual_side_position=True))
+    v.execute("bob", ChangeMarginType(symbol="ETHUSDT", margin_type="ISOLATED"))
+    ids: list[tuple[str, str, int]] = []
+    for _ in range(n):
+        a = rng.choice(ACCOUNTS)
+        sym = rng.choice(SYMBOLS)
+        tick = D("0.1") if sym == "BTCUSDT" else D("0.01")
+        price = D(MID[sym]) + tick * rng.randint(-40, 40)
+        qty = D("0.001") * rng.randint(5, 400 if sym == "BTCUSDT" else 4000)
+        side = rng.choice(["BUY", "SELL"])
+        kw: dict[str, Any] = {}
+        if a == "hedger":
+            kw["position_side"] = rng.choice(["LONG", "SHORT"])
+        elif rng.random() < 0.15:
+            kw["reduce_only"] = True
+        r = rng.random()
+        try:
+            if r < 0.45:
+                res = v.execute(a, NewOrder(symbol=sym, side=side, type="LIMIT", quantity=qty, price=price,
+                                            time_in_force=rng.choice(["GTC", "GTC", "IOC", "GTX"]), **kw))
+                ids.append((a, sym, res.value.order_id))
+            elif r < 0.6:
+                v.execute(a, NewOrder(symbol=sym, side=side, type="MARKET", quantity=qty, **kw))
+            elif r < 0.72 and ids:
+                a2, s2, oid = rng.choice(ids)
+                v.execute(a2, CancelOrder(symbol=s2, order_id=oid))
+            elif r < 0.8 and ids:
+                a2, s2, oid = rng.choice(ids)
+                order = v.accounts[a2].open_orders.get(oid)
+                if order is not None:
+                    t2 = D("0.1") if s2 == "BTCUSDT" else D("0.01")
+                    v.execute(a2, ModifyOrder(symbol=s2, order_id=oid, side=order.side, quantity=qty,
+                                              price=D(MID[s2]) + t2 * rng.randint(-40, 40)))
+            elif r < 0.84:
+                v.execute(a, ChangeLeverage(symbol=sym, leverage=rng.choice([2, 5, 10, 20, 50])))
+            elif r < 0.9:
+                v.on_market(MarkPrice(symbol=sym, mark_price=D(MID[sym]) + tick * rng.randint(-60, 60), time_ms=v.now))
+            elif r < 0.95:
+                v.on_market(Trade(symbol=sym, price=price, quantity=qty, time_ms=v.now, buyer_is_maker=rng.random() < 0.5))
+            else:
+                v.on_market(Funding(symbol=sym, funding_rate=D("0.0001"), mark_price=D(MID[sym]), time_ms=v.now))
+        except ApiError:
+            pass
+        assert_caches_agree(v)
+    return v
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(hst.integers(min_value=0, max_value=2**32), hst.integers(min_value=1, max_value=120), hst.booleans())
+def test_incremental_figures_equal_recomputed_ones(seed: int, n: int, publish: bool) -> None:
+    run_random(seed, n, publish)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(hst.integers(min_value=0, max_value=2**32), hst.integers(min_value=0, max_value=80))
+def test_fast_margin_check_decides_like_the_formula(seed: int, n: int) -> None:
+    # Arrange: some random history, then hypothetical orders of every size
+    v = run_random(seed, n, publish=False)
+    rng = random.Random(seed)
+    marks = v.marks()
+    for _ in range(40):
+        acct = v.accounts[rng.choice(("alice", "bob", "hedger"))]
+        sym = rng.choice(SYMBOLS)
+        spec = v.specs[sym]
+        st_ = acct.states[sym]
+        buy = rng.random() < 0.5
+        bucket = (BUY_LONG if buy else SELL_SHORT) if acct.hedge else (BUY_BOTH if buy else SELL_BOTH)
+        lots = rng.choice([1, 10, 100, 1000, 10_000, 100_000])
+        ticks = int(D(MID[sym]) * spec.inv_tick) + rng.randint(-100, 100)
+        # Act
+        try:
+            check_order_margin(acct, spec, st_, bucket, lots, lots * ticks, v.specs, marks)
+            code = None
+        except ApiError as exc:
+            code = exc.code
+        # Assert
+        assert code == ref_margin_check(acct, spec, st_, bucket, lots, lots * ticks, v.specs, marks)
+
+
+# --- wire form of tiny amounts --------------------------------------------------------------------
+
+
+def test_wire_spells_tiny_amounts_plainly() -> None:
+    assert wire(D("5.2E-7")) == "0.00000052"
+    assert wire(D("-1E-8")) == "-0.00000001"
+    assert wire(D("0E-8")) == ZERO and str(wire(D("0E-8"))) == "0"
+    assert str(wire(D("1E+3"))) == "1000"
+    assert wire(D("0.00000100")) == D("0.000001") and isinstance(wire(D("0.00000100")), D)
+    assert str(plain(D("1E+3"))) == "1000" and plain(D("5.2E-7")) == D("5.2E-7")
+
+
+def test_tiny_commission_and_pnl_are_never_in_scientific_notation() -> None:
+    # Arrange: fee rates so small that a normal fill pays less than 1e-6 USDT
+    v = SimulatedVenue(ManualClock(), random.Random(1))
+    v.open_account("mm", {"USDT": D(10**6)}, unlimited=True, maker_rate=D("0.000000001"), taker_rate=D("0.000000001"))
+    v.open_account("alice", {"USDT": D(10_000)}, maker_rate=D("0.000000001"), taker_rate=D("0.000000001"))
+    out = []
+    # Act: buy 0.005 BTC at 30 000 (fee 1.5e-7), sell 0.004 at 30 000.1 and the last 0.001 reduce-only (fee 3e-8)
+    for side, price, qty, ro in [("SELL", "30000", "0.005", None), ("BUY", "30000.1", "0.004", None), ("BUY", "30000.0", "0.001", True)]:
+        v.execute("mm", NewOrder(symbol="BTCUSDT", side=side, type="LIMIT", quantity=max(D(qty), D("0.004")), price=D(price),
+                                 time_in_force="GTC"))
+        taker_side = "BUY" if side == "SELL" else "SELL"
+        out += v.execute("alice", NewOrder(symbol="BTCUSDT", side=taker_side, type="MARKET", quantity=D(qty), reduce_only=ro)).outputs
+    # Assert: the user events, the REST rows
+    events = [o.event for o in out if isinstance(o, Envelope)]
+    assert any(isinstance(e, OrderTradeUpdate) and e.order.commission == "0.00000015" for e in events)
+    for e in events:
+        text = encode_user_event(e).decode()
+        assert "E-" not in text and "E+" not in text, text
+        back = decode_user_event(text)  # a client decodes the plain text into Decimals again
+        if isinstance(back, OrderTradeUpdate) and back.order.commission is not None:
+            assert isinstance(back.order.commission, D) and back.order.commission == D(json.loads(text)["o"]["n"])
+    rest = [v.user_trades("alice", "BTCUSDT"), v.income("alice"), v.account_info("alice"), v.balances("alice"),
+            v.position_risk("alice", include_empty=True)]
+    text = msgspec.json.encode(rest).decode()
+    assert "E-" not in text and "E+" not in text, text
+    commissions = {row["commission"] for row in json.loads(msgspec.json.encode(v.user_trades("alice", "BTCUSDT")))}
+    assert "0.00000015" in commissions
+    # the stored figures stay Decimal
+    assert all(isinstance(row[3], D) for row in v.accounts["alice"].income)
+
+
+# --- regressions ------------------------------------------------------------------------------------
+
+
+def test_external_trade_survives_levels_removed_by_the_reduce_only_sweep() -> None:
+    # Arrange: alice long 0.01 with two reduce-only asks on two levels; a real trade lifts both levels
+    v = SimulatedVenue(ManualClock(), random.Random(1))
+    v.open_account("mm", {"USDT": D(10**6)}, unlimited=True)
+    v.open_account("alice", {"USDT": D(10_000)})
+    v.execute("mm", NewOrder(symbol="BTCUSDT", side="SELL", type="LIMIT", quantity=D("0.01"), price=D("30000"), time_in_force="GTC"))
+    v.execute("alice", NewOrder(symbol="BTCUSDT", side="BUY", type="MARKET", quantity=D("0.01")))
+    for price in ("30010", "30020"):
+        v.execute("alice", NewOrder(symbol="BTCUSDT", side="SELL", type="LIMIT", quantity=D("0.01"), price=D(price),
+                                    time_in_force="GTC", reduce_only=True))
+    # Act: the first fill flattens alice, the sweep expires (and removes) the second level mid-trade
+    v.on_market(Trade(symbol="BTCUSDT", price=D("30020"), quantity=D("1"), time_ms=v.now, buyer_is_maker=False))
+    # Assert
+    assert v.accounts["alice"].positions[("BTCUSDT", "BOTH")].amount == 0
+    assert not v.accounts["alice"].open_orders
+    assert v.depth("BTCUSDT")[2] == []
+
+
+def test_book_deltas_of_one_step_follow_the_order_the_books_changed_in(venue: SimulatedVenue) -> None:
+    for first, second in (("ETHUSDT", "BTCUSDT"), ("BTCUSDT", "ETHUSDT")):
+        orders = [NewOrder(symbol=s, side="BUY", type="LIMIT", quantity=D("0.01") if s == "BTCUSDT" else D("0.1"),
+                           price=D("29000") if s == "BTCUSDT" else D("1900"), time_in_force="GTC") for s in (first, second)]
+        out = venue.execute("mm", BatchNewOrders(orders=orders)).outputs
+        assert [o.symbol for o in out if isinstance(o, BookDelta)] == [first, second]
+
+
+def test_publishing_can_be_switched_on_later_and_the_deltas_chain() -> None:
+    # Arrange: a venue that does not publish
+    v = SimulatedVenue(ManualClock(), random.Random(1), publish=False)
+    v.open_account("mm", {"USDT": D(10**6)}, unlimited=True)
+    for p in ("29990", "29980"):
+        out = v.execute("mm", NewOrder(symbol="BTCUSDT", side="BUY", type="LIMIT", quantity=D("0.01"), price=D(p), time_in_force="GTC")).outputs
+        assert not [o for o in out if isinstance(o, BookDelta)]
+    u = v.depth("BTCUSDT")[0]
+    # Act
+    v.publish = True
+    out = v.execute("mm", NewOrder(symbol="BTCUSDT", side="BUY", type="LIMIT", quantity=D("0.02"), price=D("29970"), time_in_force="GTC")).outputs
+    # Assert: one delta with only this step's level, chained to the snapshot id
+    (delta,) = [o for o in out if isinstance(o, BookDelta)]
+    assert delta.prev_update_id == u and delta.first_update_id == u + 1 and delta.last_update_id == v.depth("BTCUSDT")[0]
+    assert delta.bids == [(D("29970.0"), D("0.020"))] and delta.asks == []
