@@ -21,7 +21,7 @@ import typer
 
 from binfut.errors import BinfutError
 
-__all__ = ["data_app", "main", "record_cmd"]
+__all__ = ["RichProgress", "data_app", "main", "record_cmd"]
 
 data_app = typer.Typer(no_args_is_help=True, help="Market data store: history into Parquet, DuckDB SQL, recording.")
 
@@ -86,7 +86,7 @@ def _table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) ->
 # -- download -----------------------------------------------------------------------------------------------
 
 
-class _RichProgress:
+class RichProgress:
     """Progress bars: one for the whole download (windows, rows, ETA), one per series in flight."""
 
     def __init__(self) -> None:
@@ -170,7 +170,7 @@ def download_cmd(
             contract_type=contract_type.upper(),
             limit=limit,
         )
-        progress = None if no_progress or as_json else _RichProgress()
+        progress = None if no_progress or as_json else RichProgress()
 
         async def run() -> Any:
             if progress is None:
