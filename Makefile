@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.binfut-installed
+BENCH_STAMP := $(VENV)/.binfut-bench-installed
 
 .PHONY: all install demo test bench lint gen clean
 
@@ -28,7 +29,12 @@ test: $(STAMP)
 	$(VENV)/bin/ruff check src tests scripts bench
 	$(VENV)/bin/pytest -q $(PYTEST_ARGS)
 
-bench: $(STAMP)
+# The benchmark anchors (backtrader, vectorbt, unicorn...) are only needed here.
+$(BENCH_STAMP): pyproject.toml | $(STAMP)
+	$(PY) -m pip install --quiet -e '.[dev,bench]'
+	@touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP)
 	$(PY) bench/run_all.py $(BENCH_ARGS)
 
 lint: $(STAMP)

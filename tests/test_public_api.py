@@ -8,7 +8,7 @@ import pytest
 
 import binfut
 
-PACKAGES = ["binfut", "binfut.book", "binfut.client", "binfut.matching", "binfut.protocol.models", "binfut.transport", "binfut.emulator", "binfut.stream", "binfut.data"]
+PACKAGES = ["binfut", "binfut.book", "binfut.client", "binfut.matching", "binfut.protocol.models", "binfut.transport", "binfut.emulator", "binfut.stream", "binfut.data", "binfut.strategy", "binfut.trading"]
 
 
 def _isort_key(name: str) -> tuple[int, str]:

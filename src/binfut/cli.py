@@ -39,7 +39,15 @@ def _mount_data() -> None:
     app.command("record")(record_cmd)
 
 
+def _mount_trading() -> None:
+    """``binfut backtest`` (heavy imports happen inside the command)."""
+    from binfut.trading.cli import backtest_cmd
+
+    app.command("backtest")(backtest_cmd)
+
+
 _mount_data()
+_mount_trading()
 
 
 class State:
