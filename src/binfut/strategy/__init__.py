@@ -6,17 +6,23 @@ live trading.  :class:`MACross` (moving-average crossover) and :class:`MLStrateg
 classifier trained walk-forward on :mod:`binfut.strategy.features`) are the reference strategies.
 """
 
-from binfut.strategy.base import Bar, BookTop, Strategy, Vectorized, follow_signal
-from binfut.strategy.context import Context, StrategyDriver
-from binfut.strategy.features import (
-    LookAheadError,
-    assert_no_lookahead,
-    compute_features,
-    feature_names,
-    frame_features,
-)
-from binfut.strategy.ma_cross import MACross, MACrossConfig, ma_cross_signals
-from binfut.strategy.ml import MLConfig, MLStrategy, make_labels, walk_forward_signals
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from binfut.strategy.base import Bar, BookTop, Strategy, Vectorized, follow_signal
+    from binfut.strategy.context import Context, StrategyDriver
+    from binfut.strategy.features import (
+        LookAheadError,
+        assert_no_lookahead,
+        compute_features,
+        feature_names,
+        frame_features,
+    )
+    from binfut.strategy.ma_cross import MACross, MACrossConfig, ma_cross_signals
+    from binfut.strategy.ml import MLConfig, MLStrategy, make_labels, walk_forward_signals
 
 __all__ = [
     "Bar",
@@ -39,3 +45,36 @@ __all__ = [
     "make_labels",
     "walk_forward_signals",
 ]
+
+# Imported on first use, so that ``binfut`` commands which never run a strategy do not pay for
+# pandas, numpy and scikit-learn at start-up.
+_WHERE: dict[str, str] = {
+    "Bar": "binfut.strategy.base",
+    "BookTop": "binfut.strategy.base",
+    "Context": "binfut.strategy.context",
+    "LookAheadError": "binfut.strategy.features",
+    "MACross": "binfut.strategy.ma_cross",
+    "MACrossConfig": "binfut.strategy.ma_cross",
+    "MLConfig": "binfut.strategy.ml",
+    "MLStrategy": "binfut.strategy.ml",
+    "Strategy": "binfut.strategy.base",
+    "StrategyDriver": "binfut.strategy.context",
+    "Vectorized": "binfut.strategy.base",
+    "assert_no_lookahead": "binfut.strategy.features",
+    "compute_features": "binfut.strategy.features",
+    "feature_names": "binfut.strategy.features",
+    "follow_signal": "binfut.strategy.base",
+    "frame_features": "binfut.strategy.features",
+    "ma_cross_signals": "binfut.strategy.ma_cross",
+    "make_labels": "binfut.strategy.ml",
+    "walk_forward_signals": "binfut.strategy.ml",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module '{__name__}' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value

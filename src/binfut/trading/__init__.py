@@ -7,24 +7,30 @@ paper and live trading use; :func:`write_report` renders the result.  Paper and 
 (``trading.paper``, ``trading.live``) plug a live feed and a Binance gateway into the same stack.
 """
 
-from binfut.trading.backtest import BacktestConfig, BacktestResult, Session, build_session, run_backtest
-from binfut.trading.feed import BarFeed, FundingEvent, load_feed, prepare_feed, synthetic_funding
-from binfut.trading.gateway import (
-    AlgoAck,
-    AlgoInfo,
-    OrderAck,
-    OrderGateway,
-    OrderInfo,
-    PositionInfo,
-    SimulatedGateway,
-    filters_from_specs,
-)
-from binfut.trading.liquidity import BookLiquidity, LiquidityConfig
-from binfut.trading.oms import BracketOrder, ClientIdGenerator, OrderManager, ReconcileReport
-from binfut.trading.portfolio import Fill, FundingPayment, Portfolio
-from binfut.trading.report import Metrics, compute_metrics, write_report
-from binfut.trading.risk import Refusal, RiskConfig, RiskManager, RiskRefused
-from binfut.trading.vectorized import VectorizedUnsupported
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from binfut.trading.backtest import BacktestConfig, BacktestResult, Session, build_session, run_backtest
+    from binfut.trading.feed import BarFeed, FundingEvent, load_feed, prepare_feed, synthetic_funding
+    from binfut.trading.gateway import (
+        AlgoAck,
+        AlgoInfo,
+        OrderAck,
+        OrderGateway,
+        OrderInfo,
+        PositionInfo,
+        SimulatedGateway,
+        filters_from_specs,
+    )
+    from binfut.trading.liquidity import BookLiquidity, LiquidityConfig
+    from binfut.trading.oms import BracketOrder, ClientIdGenerator, OrderManager, ReconcileReport
+    from binfut.trading.portfolio import Fill, FundingPayment, Portfolio
+    from binfut.trading.report import Metrics, compute_metrics, write_report
+    from binfut.trading.risk import Refusal, RiskConfig, RiskManager, RiskRefused
+    from binfut.trading.vectorized import VectorizedUnsupported
 
 __all__ = [
     "AlgoAck",
@@ -63,3 +69,52 @@ __all__ = [
     "synthetic_funding",
     "write_report",
 ]
+
+# Imported on first use, so that ``binfut`` commands which never run a strategy do not pay for
+# pandas, numpy and scikit-learn at start-up.
+_WHERE: dict[str, str] = {
+    "AlgoAck": "binfut.trading.gateway",
+    "AlgoInfo": "binfut.trading.gateway",
+    "BacktestConfig": "binfut.trading.backtest",
+    "BacktestResult": "binfut.trading.backtest",
+    "BarFeed": "binfut.trading.feed",
+    "BookLiquidity": "binfut.trading.liquidity",
+    "BracketOrder": "binfut.trading.oms",
+    "ClientIdGenerator": "binfut.trading.oms",
+    "Fill": "binfut.trading.portfolio",
+    "FundingEvent": "binfut.trading.feed",
+    "FundingPayment": "binfut.trading.portfolio",
+    "LiquidityConfig": "binfut.trading.liquidity",
+    "Metrics": "binfut.trading.report",
+    "OrderAck": "binfut.trading.gateway",
+    "OrderGateway": "binfut.trading.gateway",
+    "OrderInfo": "binfut.trading.gateway",
+    "OrderManager": "binfut.trading.oms",
+    "Portfolio": "binfut.trading.portfolio",
+    "PositionInfo": "binfut.trading.gateway",
+    "ReconcileReport": "binfut.trading.oms",
+    "Refusal": "binfut.trading.risk",
+    "RiskConfig": "binfut.trading.risk",
+    "RiskManager": "binfut.trading.risk",
+    "RiskRefused": "binfut.trading.risk",
+    "Session": "binfut.trading.backtest",
+    "SimulatedGateway": "binfut.trading.gateway",
+    "VectorizedUnsupported": "binfut.trading.vectorized",
+    "build_session": "binfut.trading.backtest",
+    "compute_metrics": "binfut.trading.report",
+    "filters_from_specs": "binfut.trading.gateway",
+    "load_feed": "binfut.trading.feed",
+    "prepare_feed": "binfut.trading.feed",
+    "run_backtest": "binfut.trading.backtest",
+    "synthetic_funding": "binfut.trading.feed",
+    "write_report": "binfut.trading.report",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module '{__name__}' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
