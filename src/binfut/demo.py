@@ -1,12 +1,15 @@
-"""``make demo``: binfut end to end on the local exchange, offline, in about a minute.
+"""``make demo``: binfut end to end on the local exchange, offline, in about two minutes.
 
-It starts the local exchange in-process (accelerated synthetic market), then drives it through the
-real REST protocol over loopback with the sync and async clients: server time and clock offset,
-exchangeInfo filters, order book and klines as a DataFrame, leverage, a post-only order placed,
-queried and cancelled, a market order that opens a position, a conditional (algo) stop, the margin
-and PnL the exchange computes, local refusal of an off-tick price, and 50 concurrent async requests
-paced by the request-weight budget. ``--env testnet`` runs the same client calls against Binance's
-testnet with BINFUT_API_KEY / BINFUT_API_SECRET (orders only with ``--trade``).
+1. starts the local exchange in-process (accelerated synthetic market with generated history);
+2. tours the REST client over loopback (time, filters, book, klines, orders, a stop, margin, PnL);
+3. downloads the history into the Parquet data store with progress bars and queries it with DuckDB;
+4. backtests the moving-average crossover on that data on the same matching engine and writes an
+   HTML / PNG report;
+5. runs the same strategy live against the local exchange through the real REST and WebSocket
+   protocol with the risk manager on, showing a live terminal dashboard, and ends by itself.
+
+``--env testnet`` (with BINFUT_API_KEY / BINFUT_API_SECRET) runs the client tour against Binance's
+testnet instead; orders only with ``--trade``.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -47,15 +51,21 @@ def table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
 
 
 @contextmanager
-def local_exchange(speed: float, seed: int) -> Iterator[str]:
+def local_exchange(speed: float, seed: int, history_days: float) -> Iterator[str]:
     from binfut.emulator.config import EmulatorConfig
     from binfut.emulator.server import EmulatorThread
 
-    config = EmulatorConfig(api_keys={DEMO_KEY: DEMO_SECRET}, speed=speed, seed=seed, balance=Decimal("10000"))
-    with EmulatorThread(config) as emu:
+    config = EmulatorConfig(
+        api_keys={DEMO_KEY: DEMO_SECRET}, speed=speed, seed=seed, balance=Decimal("10000"), history_days=history_days
+    )
+    with console.status(f"starting the local exchange with {history_days:g} days of generated history..."):
+        emu = EmulatorThread(config).start()
+    try:
         assert emu.running is not None
         console.print(f"local exchange listening at [bold]{emu.running.rest_url}[/] (speed x{speed:g}, seed {seed})")
         yield emu.running.rest_url
+    finally:
+        emu.stop()
 
 
 def wait_for_market(client: Client, seconds: float) -> None:
@@ -155,21 +165,91 @@ async def run_async(url: str, key: str | None, secret: str | None, env: str) -> 
         console.print(f"request weight used / allowed per window: {usage['weight']}")
 
 
+def run_download(url: str, out: Path, days: float) -> Path:
+    """Phase 3: the history into the Parquet dataset, with progress bars; a DuckDB summary."""
+    from binfut.data import DownloadSpec, Store, download
+    from binfut.data.cli import RichProgress
+
+    step("9. History into the data store (Parquet + DuckDB)")
+    store = Store(out / "data")
+    with Client(env="local", base_url=url, environ={}) as probe:
+        now_ms = probe.server_time().server_time_ms
+    spec = DownloadSpec(
+        kinds=("klines", "mark_price_klines", "funding_rate"),
+        symbols=(SYMBOL, "ETHUSDT"),
+        start_ms=now_ms - now_ms % 60_000 - int(days * 86_400_000),
+        interval="1m",
+    )
+    progress = RichProgress()
+
+    async def fetch() -> Any:
+        with progress.bars:
+            return await download(spec, store, env="local", base_url=url, progress=progress)
+
+    report = asyncio.run(fetch())
+    rows = sum(r.rows for r in report.series)
+    console.print(
+        f"{rows:,} rows in {report.requests} requests ({report.weight} weight of {report.weight_limit}/min), "
+        f"HTTP statuses {report.statuses}, gaps reported {len(report.gaps)}"
+    )
+    table_ = store.sql(
+        "select symbol, count(*) as bars, min(open_time) as first, max(open_time) as last, "
+        "round(avg(close), 2) as avg_close from klines group by symbol order by symbol"
+    )
+    table("DuckDB: select ... from klines group by symbol", table_.column_names, [list(r.values()) for r in table_.to_pylist()])
+    return out / "data"
+
+
+def run_backtest_phase(data_dir: Path, out: Path) -> Any:
+    """Phase 4: the MA crossover over the downloaded bars, on the same engine; the report."""
+    from binfut.matching import default_specs
+    from binfut.strategy import MACross, MACrossConfig
+    from binfut.trading import BacktestConfig, RiskConfig, load_feed, run_backtest, write_report
+
+    step("10. Backtest: moving-average crossover on the same matching engine")
+    feed = load_feed(data_dir, SYMBOL, "1m", None, None, default_specs()[SYMBOL])
+    strategy = MACross(MACrossConfig(symbol=SYMBOL, short_window=20, long_window=60, quantity=Decimal("0.05"), leverage=5))
+    risk = RiskConfig(max_leverage=Decimal("10"), max_drawdown=Decimal("0.5"))
+    result = run_backtest(strategy, feed, BacktestConfig(initial_balance=Decimal("10000")), risk)
+    files = write_report(result, out / "report", title=f"MA crossover 20/60 on {SYMBOL} 1m (local exchange history)")
+    from binfut.trading.report import compute_metrics
+
+    m = compute_metrics(result)
+    rows = [
+        ["bars", f"{m.bars:,} ({m.start} → {m.end}), engine {m.engine}"],
+        ["equity", f"{m.initial_balance} → {m.final_equity} USDT ({m.total_return:+.2%})"],
+        ["Sharpe / Sortino", f"{m.sharpe:.2f} / {m.sortino:.2f}"],
+        ["max drawdown", f"{m.max_drawdown:.2%}"],
+        ["fills / round trips / win rate", f"{m.fills} / {m.round_trips} / {m.win_rate:.0%}"],
+        ["fees paid / funding", f"{m.fees} / {m.funding} USDT"],
+        ["exposure / liquidations", f"{m.exposure:.0%} / {m.liquidations}"],
+    ]
+    table(f"{m.strategy} on {SYMBOL}", ["", ""], rows)
+    console.print(f"report: [bold]{files.html}[/] (+ {len(files.pngs)} PNG charts, fills.csv, summary.json)")
+    return files
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="binfut-demo", description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--env", default="local", choices=["local", "testnet", "demo"])
     parser.add_argument("--speed", type=float, default=30.0, help="local exchange clock speed")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--trade", action="store_true", help="place orders on testnet/demo too (always on locally)")
+    parser.add_argument("--history-days", type=float, default=3.0, help="generated history on the local exchange")
+    parser.add_argument("--out", default="demo-out", help="where the dataset and the report go")
     args = parser.parse_args(argv)
     started = time.perf_counter()
     console.print("[bold]binfut demo[/] — Binance USD-M Futures, end to end")
     try:
         if args.env == "local":
-            with local_exchange(args.speed, args.seed) as url:
+            out = Path(args.out)
+            with local_exchange(args.speed, args.seed, args.history_days) as url:
                 with Client(DEMO_KEY, DEMO_SECRET, env="local", base_url=url, config=ClientConfig()) as client:
                     run_sync(client, trade=True)
                 asyncio.run(run_async(url, DEMO_KEY, DEMO_SECRET, "local"))
+                data_dir = run_download(url, out, args.history_days)
+                files = run_backtest_phase(data_dir, out)
+            console.print(f"\n[bold]report written:[/] {files.html.resolve()}")
         else:
             with Client(env=args.env) as client:
                 run_sync(client, trade=args.trade)

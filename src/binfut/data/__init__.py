@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from binfut.data.archive import ArchiveFile, ImportResult, describe, import_archives, verify_checksum
     from binfut.data.backfill import Gap, TokenBucket, Window, best_limit, plan_windows
-    from binfut.data.download import Downloader, DownloadReport, DownloadSpec, SeriesReport, download, open_client
+    from binfut.data.downloader import Downloader, DownloadReport, DownloadSpec, SeriesReport, download, open_client
     from binfut.data.errors import ArchiveFormatError, ChecksumMismatch, DataError, StoreWriteError
     from binfut.data.manifest import Manifest, SeriesState
     from binfut.data.recorder import Recorder, RecordStats, convert_journal, record, recover_journals
@@ -67,16 +67,16 @@ _WHERE: dict[str, str] = {
     "ChecksumMismatch": "binfut.data.errors",
     "DataError": "binfut.data.errors",
     "DatasetKind": "binfut.data.schema",
-    "DownloadReport": "binfut.data.download",
-    "DownloadSpec": "binfut.data.download",
-    "Downloader": "binfut.data.download",
+    "DownloadReport": "binfut.data.downloader",
+    "DownloadSpec": "binfut.data.downloader",
+    "Downloader": "binfut.data.downloader",
     "Gap": "binfut.data.backfill",
     "ImportResult": "binfut.data.archive",
     "KINDS": "binfut.data.schema",
     "Manifest": "binfut.data.manifest",
     "RecordStats": "binfut.data.recorder",
     "Recorder": "binfut.data.recorder",
-    "SeriesReport": "binfut.data.download",
+    "SeriesReport": "binfut.data.downloader",
     "SeriesState": "binfut.data.manifest",
     "SeriesSummary": "binfut.data.store",
     "Store": "binfut.data.store",
@@ -87,10 +87,10 @@ _WHERE: dict[str, str] = {
     "best_limit": "binfut.data.backfill",
     "convert_journal": "binfut.data.recorder",
     "describe": "binfut.data.archive",
-    "download": "binfut.data.download",
+    "download": "binfut.data.downloader",
     "import_archives": "binfut.data.archive",
     "kind": "binfut.data.schema",
-    "open_client": "binfut.data.download",
+    "open_client": "binfut.data.downloader",
     "plan_windows": "binfut.data.backfill",
     "record": "binfut.data.recorder",
     "recover_journals": "binfut.data.recorder",

@@ -157,7 +157,7 @@ def download_cmd(
     """Download REST history into the dataset; a rerun resumes where it stopped."""
 
     def go() -> int:
-        from binfut.data.download import DownloadSpec, download, parse_kinds
+        from binfut.data.downloader import DownloadSpec, download, parse_kinds
         from binfut.data.store import Store
 
         spec = DownloadSpec(
