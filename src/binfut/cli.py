@@ -40,10 +40,13 @@ def _mount_data() -> None:
 
 
 def _mount_trading() -> None:
-    """``binfut backtest`` (heavy imports happen inside the command)."""
+    """``binfut backtest``, ``binfut paper`` and ``binfut live`` (heavy imports happen inside the commands)."""
     from binfut.trading.cli import backtest_cmd
+    from binfut.trading.runner_cli import live_cmd, paper_cmd
 
     app.command("backtest")(backtest_cmd)
+    app.command("paper")(paper_cmd)
+    app.command("live")(live_cmd)
 
 
 _mount_data()

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from binfut.trading.backtest import BacktestConfig, BacktestResult, Session, build_session, run_backtest
+    from binfut.trading.binance_gateway import BinanceGateway
     from binfut.trading.feed import BarFeed, FundingEvent, load_feed, prepare_feed, synthetic_funding
     from binfut.trading.gateway import (
         AlgoAck,
@@ -26,7 +27,17 @@ if TYPE_CHECKING:
         filters_from_specs,
     )
     from binfut.trading.liquidity import BookLiquidity, LiquidityConfig
+    from binfut.trading.live import LiveConfig, LiveRunner
     from binfut.trading.oms import BracketOrder, ClientIdGenerator, OrderManager, ReconcileReport
+    from binfut.trading.paper import (
+        MarketRunner,
+        OrderRecord,
+        PaperConfig,
+        PaperRunner,
+        RunnerStatus,
+        RunSummary,
+        bar_messages,
+    )
     from binfut.trading.portfolio import Fill, FundingPayment, Portfolio
     from binfut.trading.report import Metrics, compute_metrics, write_report
     from binfut.trading.risk import Refusal, RiskConfig, RiskManager, RiskRefused
@@ -38,6 +49,7 @@ __all__ = [
     "BacktestConfig",
     "BacktestResult",
     "BarFeed",
+    "BinanceGateway",
     "BookLiquidity",
     "BracketOrder",
     "ClientIdGenerator",
@@ -45,11 +57,17 @@ __all__ = [
     "FundingEvent",
     "FundingPayment",
     "LiquidityConfig",
+    "LiveConfig",
+    "LiveRunner",
+    "MarketRunner",
     "Metrics",
     "OrderAck",
     "OrderGateway",
     "OrderInfo",
     "OrderManager",
+    "OrderRecord",
+    "PaperConfig",
+    "PaperRunner",
     "Portfolio",
     "PositionInfo",
     "ReconcileReport",
@@ -57,9 +75,12 @@ __all__ = [
     "RiskConfig",
     "RiskManager",
     "RiskRefused",
+    "RunSummary",
+    "RunnerStatus",
     "Session",
     "SimulatedGateway",
     "VectorizedUnsupported",
+    "bar_messages",
     "build_session",
     "compute_metrics",
     "filters_from_specs",
@@ -78,6 +99,7 @@ _WHERE: dict[str, str] = {
     "BacktestConfig": "binfut.trading.backtest",
     "BacktestResult": "binfut.trading.backtest",
     "BarFeed": "binfut.trading.feed",
+    "BinanceGateway": "binfut.trading.binance_gateway",
     "BookLiquidity": "binfut.trading.liquidity",
     "BracketOrder": "binfut.trading.oms",
     "ClientIdGenerator": "binfut.trading.oms",
@@ -85,11 +107,17 @@ _WHERE: dict[str, str] = {
     "FundingEvent": "binfut.trading.feed",
     "FundingPayment": "binfut.trading.portfolio",
     "LiquidityConfig": "binfut.trading.liquidity",
+    "LiveConfig": "binfut.trading.live",
+    "LiveRunner": "binfut.trading.live",
+    "MarketRunner": "binfut.trading.paper",
     "Metrics": "binfut.trading.report",
     "OrderAck": "binfut.trading.gateway",
     "OrderGateway": "binfut.trading.gateway",
     "OrderInfo": "binfut.trading.gateway",
     "OrderManager": "binfut.trading.oms",
+    "OrderRecord": "binfut.trading.paper",
+    "PaperConfig": "binfut.trading.paper",
+    "PaperRunner": "binfut.trading.paper",
     "Portfolio": "binfut.trading.portfolio",
     "PositionInfo": "binfut.trading.gateway",
     "ReconcileReport": "binfut.trading.oms",
@@ -97,9 +125,12 @@ _WHERE: dict[str, str] = {
     "RiskConfig": "binfut.trading.risk",
     "RiskManager": "binfut.trading.risk",
     "RiskRefused": "binfut.trading.risk",
+    "RunSummary": "binfut.trading.paper",
+    "RunnerStatus": "binfut.trading.paper",
     "Session": "binfut.trading.backtest",
     "SimulatedGateway": "binfut.trading.gateway",
     "VectorizedUnsupported": "binfut.trading.vectorized",
+    "bar_messages": "binfut.trading.paper",
     "build_session": "binfut.trading.backtest",
     "compute_metrics": "binfut.trading.report",
     "filters_from_specs": "binfut.trading.gateway",

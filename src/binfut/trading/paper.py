@@ -1,0 +1,780 @@
+"""Paper trading: live market data into the one matching engine, the strategy on top (STYLE §7, row "paper").
+
+:class:`PaperRunner` feeds klines, trades, mark prices and book tickers of a
+:class:`~binfut.stream.StreamManager` (any environment) to a :class:`~binfut.matching.SimulatedVenue`
+through its one market-event entry point (``Trade``, ``MarkPrice``, ``Funding``, ``Tick``); the strategy's
+orders reach that venue through the backtester's :class:`~binfut.trading.gateway.SimulatedGateway`.
+:class:`MarketRunner` is what paper and live share: messages to hooks, the loop, the journal, status.
+
+Rules kept here:
+
+* messages are handled one at a time, in order, on one worker thread (``asyncio.to_thread``): the event
+  loop only reads sockets; hooks, OMS and portfolio are never touched concurrently;
+* a closed kline is the backtest's bar step at ``close_time + 1``: venue, risk mark-to-market, timers,
+  ``on_kline``; a MARKET order from ``on_kline`` fills at the close (unless a newer trade was seen);
+* funding comes from the mark stream; time from the injected clock (a ManualClock follows the events).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import msgspec
+
+from binfut.clock import Clock, ManualClock, SystemClock
+from binfut.config import Urls
+from binfut.matching import (
+    DefaultFillModel,
+    Funding,
+    MarkPrice,
+    NewOrder,
+    SimulatedVenue,
+    SymbolSpec,
+    Tick,
+    Trade,
+    default_specs,
+)
+from binfut.protocol import events as ev
+from binfut.protocol import streams as names
+from binfut.protocol.events import StreamMessage
+from binfut.strategy.base import Bar, BookTop, Strategy
+from binfut.strategy.context import Context, StrategyDriver
+from binfut.trading.feed import INTERVAL_MS, BarFeed
+from binfut.trading.gateway import OrderAck, OrderGateway, SimulatedGateway
+from binfut.trading.liquidity import BookLiquidity, LiquidityConfig
+from binfut.trading.oms import ClientIdGenerator, OrderManager
+from binfut.trading.portfolio import Fill, Portfolio
+from binfut.trading.risk import Refusal, RiskConfig, RiskManager
+
+__all__ = [
+    "PAPER_ACCOUNT",
+    "JournalingOrderManager",
+    "MarketRunner",
+    "OrderRecord",
+    "OrderView",
+    "PaperConfig",
+    "PaperRunner",
+    "PositionView",
+    "RunSummary",
+    "RunnerStatus",
+    "bar_messages",
+]
+
+PAPER_ACCOUNT = "paper"
+ZERO = Decimal(0)
+DEFAULT_STREAMS = ("kline", "aggTrade", "markPrice", "bookTicker")
+
+
+class PaperConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """The simulated account and what the paper runner subscribes (venue fields as in ``BacktestConfig``).
+
+    Parameters
+    ----------
+    initial_balance : starting USDT wallet
+    maker_rate, taker_rate : commission rates
+    leverage : initial leverage of every symbol
+    margin_type : ``CROSSED`` or ``ISOLATED``
+    hedge_mode : dual-side positions
+    liquidity : the simulated book's slippage ladder (MARKET orders fill around the reference price)
+    at_price_fill_probability : chance a resting order exactly at a trade's price is filled by it
+    seed : seed of the venue's and the client ids' random generators
+    client_id_prefix : prefix of the strategy's client order ids
+    streams : market streams per symbol: ``kline`` (required), ``aggTrade``, ``markPrice``, ``bookTicker``;
+        without ``markPrice`` the mark is each bar's close
+    bar_prints : publish each bar's open / low / high / close path as trades, like the backtest (for
+        kline-only data, so resting orders and stops see the bar's range)
+    trades_to_strategy : call ``on_trade`` for each trade
+    tick_s : real seconds between housekeeping ticks (timers, GTD expiry, status)
+    """
+
+    initial_balance: Decimal = Decimal("10000")
+    maker_rate: Decimal = Decimal("0.0002")
+    taker_rate: Decimal = Decimal("0.0005")
+    leverage: int = 20
+    margin_type: str = "CROSSED"
+    hedge_mode: bool = False
+    liquidity: LiquidityConfig = LiquidityConfig()
+    at_price_fill_probability: float = 0.5
+    seed: int = 0
+    client_id_prefix: str = "pp"
+    streams: tuple[str, ...] = DEFAULT_STREAMS
+    bar_prints: bool = False
+    trades_to_strategy: bool = True
+    tick_s: float = 0.2
+
+
+class OrderRecord(msgspec.Struct, frozen=True, kw_only=True):
+    """One order the strategy (or the kill switch) sent, as the OMS sent it, with the outcome of the ack.
+
+    ``bar_time_ms`` is the decision time (open + interval) of the last bar handed to the strategy.
+    """
+
+    time_ms: int
+    bar_time_ms: int | None
+    symbol: str
+    side: str
+    type: str
+    quantity: Decimal | None
+    price: Decimal | None
+    reduce_only: bool
+    position_side: str | None
+    client_order_id: str
+    status: str
+    tag: str = ""
+    reason: str = ""
+
+
+class PositionView(msgspec.Struct, frozen=True, kw_only=True):
+    """A position in a status snapshot."""
+
+    symbol: str
+    position_side: str
+    amount: Decimal
+    entry_price: Decimal
+    mark_price: Decimal | None
+    unrealized_pnl: Decimal
+
+
+class OrderView(msgspec.Struct, frozen=True, kw_only=True):
+    """An open order in a status snapshot."""
+
+    symbol: str
+    side: str
+    type: str
+    price: Decimal
+    quantity: Decimal
+    filled: Decimal
+    client_order_id: str
+
+
+class RunnerStatus(msgspec.Struct, frozen=True, kw_only=True):
+    """An immutable snapshot of a running paper / live runner (what the dashboard draws)."""
+
+    mode: str
+    strategy: str
+    symbols: tuple[str, ...]
+    time_ms: int
+    running: bool
+    books: dict[str, BookTop]
+    last_prices: dict[str, Decimal]
+    marks: dict[str, Decimal]
+    positions: list[PositionView]
+    open_orders: list[OrderView]
+    open_algos: int
+    wallet: Decimal
+    equity: Decimal
+    unrealized_pnl: Decimal
+    realized_pnl: Decimal
+    fees: Decimal
+    funding: Decimal
+    bars: int
+    last_bar_ms: int | None
+    orders_sent: int
+    fills: int
+    rejections: int
+    stop_reason: str | None
+    kill_reason: str | None
+    rate_limit: dict[str, Any] | None = None
+    streams: list[Any] = []
+    stream_stats: Any = None
+    user_stream: str | None = None
+    held_messages: int = 0
+
+
+@dataclass
+class RunSummary:
+    """What a paper or live run produced (``Decimal`` for the accounting)."""
+
+    mode: str
+    strategy: str
+    symbols: tuple[str, ...]
+    interval: str
+    started_ms: int
+    ended_ms: int
+    bars: int
+    bar_open_times: list[int]
+    orders: list[OrderRecord]
+    fills: list[Fill]
+    initial_balance: Decimal
+    final_wallet: Decimal
+    final_equity: Decimal
+    realized_pnl: Decimal
+    fees: Decimal
+    funding: Decimal
+    positions: dict[str, Decimal]
+    open_orders: int
+    rejections: list[OrderAck]
+    refusals: list[Refusal]
+    stop_reason: str | None
+    kill_reason: str | None
+    stream_stats: Any = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class JournalingOrderManager(OrderManager):
+    """An :class:`~binfut.trading.oms.OrderManager` that keeps an :class:`OrderRecord` of every order sent.
+
+    Parameters
+    ----------
+    *args, **kwargs : those of :class:`OrderManager`
+    bar_time : returns the decision time of the bar being handled (None before the first bar)
+    """
+
+    def __init__(self, *args: Any, bar_time: Callable[[], int | None] = lambda: None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.journal: list[OrderRecord] = []
+        self._bar_time = bar_time
+
+    def submit(self, order: NewOrder, *, tag: str = "", internal: bool = False) -> OrderAck:
+        order = self.round_order(order)  # idempotent: the record shows what was sent
+        ack = super().submit(order, tag=tag, internal=internal)
+        self.journal.append(OrderRecord(
+            time_ms=self.clock.time_ms(), bar_time_ms=self._bar_time(), symbol=order.symbol, side=str(order.side),
+            type=str(order.type), quantity=order.quantity, price=order.price, reduce_only=bool(order.reduce_only),
+            position_side=order.position_side, client_order_id=order.new_client_order_id or "", status=ack.status,
+            tag=tag, reason=ack.reason,
+        ))
+        return ack
+
+
+def bar_of(event: ev.Kline) -> Bar:
+    """The :class:`~binfut.strategy.base.Bar` of a (closed) kline stream event."""
+    k = event.kline
+    return Bar(symbol=event.symbol, interval=k.interval, open_time_ms=k.start_time_ms, close_time_ms=k.close_time_ms,
+               open=k.open, high=k.high, low=k.low, close=k.close, volume=k.volume)
+
+
+def bar_messages(feed: BarFeed) -> list[StreamMessage]:
+    """Closed-kline stream messages of every bar of ``feed`` (replay stored bars through a runner).
+
+    Each message is what ``<symbol>@kline_<interval>`` pushes when the bar closes (event time = the
+    decision time, open + interval).
+    """
+    stream = names.kline(feed.symbol, feed.interval)
+    out = []
+    for i in range(len(feed)):
+        open_ms = int(feed.open_ms[i])
+        k = ev.KlineBar(
+            start_time_ms=open_ms, close_time_ms=open_ms + feed.interval_ms - 1, symbol=feed.symbol, interval=feed.interval,
+            first_trade_id=0, last_trade_id=0, open=feed.price(feed.open[i]), close=feed.price(feed.close[i]),
+            high=feed.price(feed.high[i]), low=feed.price(feed.low[i]), volume=Decimal(repr(float(feed.volume[i]))),
+            trades=0, is_closed=True, quote_volume=ZERO, taker_buy_volume=ZERO, taker_buy_quote_volume=ZERO,
+        )
+        out.append(StreamMessage(stream=stream, data=ev.Kline(event_time_ms=open_ms + feed.interval_ms, symbol=feed.symbol, kline=k)))
+    return out
+
+
+class MarketRunner:
+    """What paper and live runners share: stream messages to hooks, the processing loop, journal, status.
+
+    Subclasses wire a gateway and a portfolio (:meth:`wire`) and may override the ``_market_*`` hooks
+    (paper: into the venue), :meth:`_on_user` (live: user events) and :meth:`_settled` (live: wait for
+    the events of sent orders before the next market message).
+
+    Parameters
+    ----------
+    strategy : the strategy (runs unchanged in backtest, paper and live)
+    symbols : traded symbols (default ``strategy.symbols``)
+    interval : kline interval (default ``strategy.interval``)
+    clock : time (default :class:`~binfut.clock.SystemClock`)
+    streams : a started or unstarted :class:`~binfut.stream.StreamManager` (None: one is made from ``urls``)
+    urls : the environment's URLs for a new manager
+    risk : risk limits (None: none; the kill switch is always available)
+    log : logger
+    """
+
+    mode = "paper"
+
+    def __init__(self, strategy: Strategy, *, symbols: Iterable[str] | None = None, interval: str | None = None,
+                 clock: Clock | None = None, streams: Any = None, urls: Urls | None = None,
+                 risk: RiskConfig | None = None, log: logging.Logger | None = None) -> None:
+        self.strategy = strategy
+        self.symbols: tuple[str, ...] = tuple(symbols or strategy.symbols)
+        if not self.symbols:
+            raise ValueError("no symbols: the strategy declares none and none were given")
+        self.interval = interval or strategy.interval
+        if self.interval not in INTERVAL_MS:
+            raise ValueError(f"unknown interval {self.interval!r}")
+        self.clock: Clock = clock or SystemClock()
+        self.streams = streams
+        self.urls = urls
+        self.log = log or logging.getLogger(f"binfut.trading.{self.mode}")
+        self.risk = RiskManager(risk, log=self.log.getChild("risk"))
+        self._symbol_set = frozenset(self.symbols)
+        self.books: dict[str, BookTop] = {}
+        self.last_prices: dict[str, Decimal] = {}
+        self.bar_open_times: deque[int] = deque(maxlen=100_000)  # the latest bars' open times
+        self.bars = 0
+        self.bar_time_ms: int | None = None
+        self.started_ms = self.clock.time_ms()
+        self._last_bar: dict[str, int] = {}
+        self._inbox: deque[tuple[str, Any]] = deque()
+        self._held: deque[Any] = deque()
+        self._wake: asyncio.Event | None = None
+        self._snapshot: RunnerStatus | None = None
+        self._summary: RunSummary | None = None
+        self._stream_stats: Any = None  # the manager's totals when the run stopped reading
+        self.config: Any = None
+        self.gateway: Any = None
+        self.portfolio: Portfolio
+        self.orders: JournalingOrderManager
+        self.ctx: Context
+        self.driver: StrategyDriver
+
+    # --- wiring ---------------------------------------------------------------------------------
+
+    def wire(self, gateway: OrderGateway, portfolio: Portfolio, *, prefix: str, rng: random.Random, hedge: bool) -> None:
+        """Build the order manager, context and driver over ``gateway`` / ``portfolio``."""
+        self.gateway, self.portfolio = gateway, portfolio
+        self.orders = JournalingOrderManager(gateway, portfolio, self.clock, risk=self.risk, ids=ClientIdGenerator(prefix, rng),
+                                             hedge=hedge, log=self.log.getChild("oms"), bar_time=lambda: self.bar_time_ms)
+        self.ctx = Context(clock=self.clock, portfolio=portfolio, orders=self.orders, risk=self.risk,
+                           log=self.log.getChild(self.strategy.name), mode=self.mode)
+        self.driver = StrategyDriver(self.strategy, self.ctx)
+
+    def stream_names(self) -> list[str]:
+        """The market streams this runner subscribes."""
+        out = []
+        for s in self.symbols:
+            for kind in self.config.streams:
+                if kind == "kline":
+                    out.append(names.kline(s, self.interval))
+                elif kind == "aggTrade":
+                    out.append(names.agg_trade(s))
+                elif kind == "trade":
+                    out.append(names.trade(s))
+                elif kind == "markPrice":
+                    out.append(names.mark_price(s, every_second=True))
+                elif kind == "bookTicker":
+                    out.append(names.book_ticker(s))
+                else:
+                    raise ValueError(f"unknown stream kind {kind!r}: use kline, aggTrade, trade, markPrice, bookTicker")
+        return out
+
+    # --- market data: one message -----------------------------------------------------------------
+
+    def process(self, message: StreamMessage) -> None:
+        """Handle one market stream message (klines, trades, mark prices, book tickers of our symbols)."""
+        data = message.data
+        batch: list[Any] | tuple[Any, ...] = data if isinstance(data, list) else (data,)
+        for event in batch:
+            kind = type(event)
+            if kind is ev.Kline:
+                if event.kline.is_closed:
+                    self.on_bar(bar_of(event))
+            elif kind is ev.AggTrade or kind is ev.Trade:
+                if event.symbol in self._symbol_set:
+                    self.on_trade(Trade(symbol=event.symbol, price=Decimal(event.price), quantity=Decimal(event.quantity),
+                                        time_ms=event.trade_time_ms, buyer_is_maker=event.buyer_is_maker))
+            elif kind is ev.MarkPriceUpdate:
+                if event.symbol in self._symbol_set:
+                    self.on_mark(event.symbol, event.mark_price, event.event_time_ms, index_price=event.index_price,
+                                 funding_rate=event.funding_rate, next_funding_ms=event.next_funding_time_ms)
+            elif kind is ev.BookTicker and event.symbol in self._symbol_set:
+                self.on_book(BookTop(symbol=event.symbol, bid_price=Decimal(event.bid_price), bid_qty=Decimal(event.bid_qty),
+                                     ask_price=Decimal(event.ask_price), ask_qty=Decimal(event.ask_qty),
+                                     time_ms=event.transaction_time_ms))
+
+    def on_bar(self, bar: Bar) -> None:
+        """A closed bar: the market step, risk mark-to-market, due timers, then ``on_kline``."""
+        if bar.symbol not in self._symbol_set or bar.interval != self.interval:
+            return
+        last = self._last_bar.get(bar.symbol)
+        if last is not None and bar.open_time_ms <= last:
+            return  # a repeat (reconnect) or an out-of-order bar
+        self._last_bar[bar.symbol] = bar.open_time_ms
+        decision = bar.close_time_ms + 1
+        self._market_bar(bar, decision)
+        self.advance_to(decision)
+        self.last_prices[bar.symbol] = bar.close
+        mark = self.portfolio.marks.get(bar.symbol)
+        if bar.mark_price is None and mark is not None:
+            bar = msgspec.structs.replace(bar, mark_price=mark)
+        self.bar_open_times.append(bar.open_time_ms)
+        self.bars += 1
+        self.bar_time_ms = decision
+        self.mark_to_market(decision)
+        if self.driver.running:
+            self.driver.fire_timers(decision)
+            self.driver.kline(bar)
+
+    def on_trade(self, trade: Trade) -> None:
+        self.advance_to(trade.time_ms)
+        self._market_trade(trade)
+        self.last_prices[trade.symbol] = trade.price
+        if self.config.trades_to_strategy and self.driver.running:
+            self.driver.trade(trade)
+
+    def on_mark(self, symbol: str, mark: Decimal, time_ms: int, *, index_price: Decimal | None = None,
+                funding_rate: Decimal | None = None, next_funding_ms: int | None = None) -> None:
+        self.advance_to(time_ms)
+        self._market_mark(symbol, mark, time_ms, index_price, funding_rate, next_funding_ms)
+        self.portfolio.on_mark(symbol, mark)
+        self.mark_to_market(time_ms)
+
+    def on_book(self, top: BookTop) -> None:
+        self.books[top.symbol] = top
+        if self.driver.running:
+            self.driver.book(top)
+
+    def mark_to_market(self, time_ms: int) -> None:
+        """The risk manager's continuous check (may trip the kill switch)."""
+        risk = self.risk
+        if risk.watches_equity and risk.tripped is None:
+            risk.on_equity(time_ms, self.portfolio.equity())
+
+    def tick(self) -> None:
+        """Housekeeping at clock time: the venue's ``Tick`` (paper) and due timers."""
+        now = self.clock.time_ms()
+        self._market_tick(now)
+        if self.driver.running:
+            self.driver.fire_timers(now)
+
+    def advance_to(self, time_ms: int) -> None:
+        """Move a ManualClock (replay) forward to ``time_ms``; other clocks move by themselves."""
+        clock = self.clock
+        if isinstance(clock, ManualClock) and time_ms * 1_000_000 > clock.time_ns():
+            clock.set(time_ms * 1_000_000)
+
+    # hooks of the market step (paper: the venue; live: nothing, the exchange has them)
+    def _market_bar(self, bar: Bar, decision_ms: int) -> None:
+        return None
+
+    def _market_trade(self, trade: Trade) -> None:
+        return None
+
+    def _market_mark(self, symbol: str, mark: Decimal, time_ms: int, index_price: Decimal | None,
+                     funding_rate: Decimal | None, next_funding_ms: int | None) -> None:
+        return None
+
+    def _market_tick(self, now_ms: int) -> None:
+        return None
+
+    # --- control --------------------------------------------------------------------------------
+
+    @property
+    def stopped(self) -> bool:
+        return self.ctx.stopped is not None
+
+    def kill(self, reason: str = "manual kill switch") -> None:
+        """The kill switch: cancel every order, flatten every position, stop (call on the processing thread;
+        from elsewhere use :meth:`request_kill`)."""
+        if self.risk.tripped is None:
+            self.risk.trip(self.clock.time_ms(), reason)  # the context's on_trip: orders.kill + stop
+        else:
+            self.ctx.kill(reason)
+
+    def request_kill(self, reason: str = "manual kill switch") -> None:
+        """Ask the processing loop to run the kill switch next (safe from the event loop)."""
+        self._post("kill", reason)
+
+    def _post(self, kind: str, item: Any) -> None:
+        self._inbox.append((kind, item))
+        if self._wake is not None:
+            self._wake.set()
+
+    def _post_market(self, message: Any) -> None:
+        self._post("market", message)
+
+    # --- the processing loop --------------------------------------------------------------------
+
+    def _process_batch(self, items: list[tuple[str, Any]], real_now: float) -> None:
+        """Run on the worker thread: user events first, then market messages while settled, then a tick."""
+        for kind, item in items:
+            if kind == "market":
+                self._held.append(item)
+            elif kind == "user":
+                self._on_user(item)
+            elif kind == "kill":
+                self.kill(str(item))
+        held = self._held
+        while held and not self.stopped and self._settled(real_now):
+            self.process(held.popleft())
+        if not self.stopped:
+            self.tick()
+        self._snapshot = self.snapshot()
+
+    def _on_user(self, item: Any) -> None:
+        return None
+
+    def _settled(self, real_now: float) -> bool:
+        return True
+
+    async def _pump(self, duration_s: float | None, stop: asyncio.Event | None) -> str:
+        """Feed the inbox to the worker until the duration ends, ``stop`` is set or the strategy stops."""
+        loop = asyncio.get_running_loop()
+        deadline = None if duration_s is None else loop.time() + duration_s
+        wake = self._wake
+        assert wake is not None
+        tick_s = float(self.config.tick_s)
+        while True:
+            if self.stopped:
+                return str(self.ctx.stopped)
+            if stop is not None and stop.is_set():
+                return "stopped"
+            timeout = tick_s
+            if deadline is not None:
+                left = deadline - loop.time()
+                if left <= 0:
+                    return "duration reached"
+                timeout = min(timeout, left)
+            if not self._inbox:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(wake.wait(), timeout)
+            wake.clear()
+            items = list(self._inbox)
+            self._inbox.clear()
+            await asyncio.to_thread(self._process_batch, items, loop.time())
+
+    # --- reading --------------------------------------------------------------------------------
+
+    def snapshot(self) -> RunnerStatus:
+        """The runner's state now (call on the processing thread; :meth:`status` from the event loop)."""
+        p = self.portfolio
+        positions = [
+            PositionView(symbol=pos.symbol, position_side=pos.position_side, amount=pos.amount, entry_price=pos.entry_price,
+                         mark_price=p.marks.get(pos.symbol),
+                         unrealized_pnl=pos.unrealized(p.marks.get(pos.symbol, pos.entry_price)))
+            for pos in p.open_positions()
+        ]
+        orders = [OrderView(symbol=o.symbol, side=o.side, type=o.order_type, price=o.price, quantity=o.orig_qty,
+                            filled=o.filled_qty, client_order_id=o.client_order_id) for o in p.open_orders()]
+        return RunnerStatus(
+            mode=self.mode, strategy=self.strategy.name, symbols=self.symbols, time_ms=self.clock.time_ms(),
+            running=self.driver.running, books=dict(self.books), last_prices=dict(self.last_prices), marks=dict(p.marks),
+            positions=positions, open_orders=orders, open_algos=len(p.algos), wallet=p.wallet, equity=p.equity(),
+            unrealized_pnl=p.unrealized(), realized_pnl=p.realized_pnl, fees=p.fees_paid, funding=p.funding,
+            bars=self.bars, last_bar_ms=self.bar_open_times[-1] if self.bar_open_times else None,
+            orders_sent=len(self.orders.journal), fills=len(p.fills), rejections=len(self.orders.rejections),
+            stop_reason=self.ctx.stopped, kill_reason=self.risk.tripped, held_messages=len(self._held),
+        )
+
+    def status(self) -> RunnerStatus | None:
+        """The latest snapshot plus stream health (call from the event loop, e.g. a dashboard)."""
+        snap = self._snapshot
+        if snap is None:
+            return None
+        manager = self.streams
+        if manager is None:
+            return snap
+        return msgspec.structs.replace(snap, streams=manager.health(), stream_stats=manager.stats())
+
+    def summary(self, **extra: Any) -> RunSummary:
+        """What the run produced so far."""
+        p = self.portfolio
+        positions: dict[str, Decimal] = {}
+        for pos in p.open_positions():
+            key = pos.symbol if pos.position_side == "BOTH" else f"{pos.symbol}:{pos.position_side}"
+            positions[key] = pos.amount
+        stats = self._stream_stats
+        if stats is None and self.streams is not None and hasattr(self.streams, "stats"):
+            stats = self.streams.stats()
+        return RunSummary(
+            mode=self.mode, strategy=self.strategy.name, symbols=self.symbols, interval=self.interval,
+            started_ms=self.started_ms, ended_ms=self.clock.time_ms(), bars=self.bars,
+            bar_open_times=list(self.bar_open_times), orders=list(self.orders.journal), fills=list(p.fills),
+            initial_balance=p.initial_balance, final_wallet=p.wallet, final_equity=p.equity(), realized_pnl=p.realized_pnl,
+            fees=p.fees_paid, funding=p.funding, positions=positions, open_orders=len(p.orders),
+            rejections=list(self.orders.rejections), refusals=list(self.risk.refusals), stop_reason=self.ctx.stopped,
+            kill_reason=self.risk.tripped, stream_stats=stats, extra=dict(extra),
+        )
+
+
+class PaperRunner(MarketRunner):
+    """Paper trading: live market data, the strategy's orders filled by the local simulated venue.
+
+    Parameters
+    ----------
+    strategy : the strategy
+    config : the simulated account and subscriptions
+    specs : instrument specs of the traded symbols (default: the engine's defaults)
+    **kwargs : those of :class:`MarketRunner` (``symbols``, ``interval``, ``clock``, ``streams``, ``urls``,
+        ``risk``, ``log``)
+
+    Examples
+    --------
+    ::
+
+        runner = PaperRunner(MACross(), urls=urls_for("testnet"))
+        summary = await runner.run(duration_s=600)
+    """
+
+    mode = "paper"
+
+    def __init__(self, strategy: Strategy, *, config: PaperConfig | None = None, specs: dict[str, SymbolSpec] | None = None,
+                 **kwargs: Any) -> None:
+        super().__init__(strategy, **kwargs)
+        cfg = self.config = config or PaperConfig()
+        if "kline" not in cfg.streams:
+            raise ValueError("paper trading needs the kline stream")
+        all_specs = specs if specs is not None else default_specs()
+        missing = [s for s in self.symbols if s not in all_specs]
+        if missing:
+            raise ValueError(f"no instrument spec for {missing}: pass specs=...")
+        self.venue = SimulatedVenue(self.clock, random.Random(cfg.seed), specs={s: all_specs[s] for s in self.symbols},
+                                    fill_model=DefaultFillModel(cfg.at_price_fill_probability), publish=False)
+        self.venue.open_account(PAPER_ACCOUNT, {"USDT": cfg.initial_balance}, maker_rate=cfg.maker_rate,
+                                taker_rate=cfg.taker_rate, default_leverage=cfg.leverage)
+        self.liquidity = BookLiquidity(cfg.liquidity)
+        self.liquidity.attach(self.venue)
+        gateway = SimulatedGateway(self.venue, PAPER_ACCOUNT, liquidity=self.liquidity)
+        portfolio = Portfolio({"USDT": cfg.initial_balance})
+        gateway.set_listener(portfolio.apply)
+        self.wire(gateway, portfolio, prefix=cfg.client_id_prefix, rng=random.Random(cfg.seed + 1), hedge=cfg.hedge_mode)
+        if cfg.hedge_mode:
+            gateway.change_position_mode(True)
+        for s in self.symbols:
+            portfolio.leverage[s] = cfg.leverage
+            gateway.change_margin_type(s, cfg.margin_type)
+        self._marks_from_bars = "markPrice" not in cfg.streams
+        self._last_trade_ms: dict[str, int] = {}
+        self._prev_close: dict[str, Decimal] = {}
+        self._funding: dict[str, tuple[Decimal, int]] = {}  # symbol -> (announced rate, next funding time)
+
+    # --- the venue side of each market event ------------------------------------------------------
+
+    def deliver(self, outputs: list[Any]) -> None:
+        """Venue outputs to the portfolio (and through it the OMS and the strategy), batched."""
+        if outputs:
+            with self.orders.batch():
+                self.gateway.deliver(outputs)
+
+    def _book_for_triggers(self, symbol: str, price: Decimal) -> None:
+        # a stop triggered by the next event becomes a MARKET order: it needs a book to fill against
+        if any(a.symbol == symbol for a in self.portfolio.algos.values()):
+            self.liquidity.refresh(self.venue, symbol, price)
+        elif self.liquidity.has_standing(symbol):
+            self.liquidity.withdraw(self.venue, symbol)
+
+    def _market_trade(self, trade: Trade) -> None:
+        self._book_for_triggers(trade.symbol, trade.price)
+        self.deliver(self.venue.on_market(trade))
+        self.liquidity.set_reference(trade.symbol, trade.price)
+        self._last_trade_ms[trade.symbol] = trade.time_ms
+
+    def _market_mark(self, symbol: str, mark: Decimal, time_ms: int, index_price: Decimal | None,
+                     funding_rate: Decimal | None, next_funding_ms: int | None) -> None:
+        announced = self._funding.get(symbol)
+        if announced is not None and time_ms >= announced[1] and (next_funding_ms or 0) > announced[1]:
+            # the settlement at announced[1] has passed: settle the rate announced for it
+            self.deliver(self.venue.on_market(Funding(symbol=symbol, funding_rate=announced[0], mark_price=mark,
+                                                      time_ms=announced[1])))
+        if funding_rate is not None and next_funding_ms:
+            self._funding[symbol] = (funding_rate, next_funding_ms)
+        ref = self.liquidity.reference.get(symbol)
+        if ref is not None:
+            self._book_for_triggers(symbol, ref)
+        self.deliver(self.venue.on_market(MarkPrice(symbol=symbol, mark_price=mark, time_ms=time_ms, index_price=index_price)))
+
+    def _market_bar(self, bar: Bar, decision_ms: int) -> None:
+        symbol = bar.symbol
+        if self.config.bar_prints:
+            self._publish_path(bar)
+        self.advance_to(decision_ms)
+        if self._marks_from_bars:
+            self.deliver(self.venue.on_market(MarkPrice(symbol=symbol, mark_price=bar.close, time_ms=decision_ms)))
+            self.portfolio.on_mark(symbol, bar.close)
+        self.deliver(self.venue.on_market(Tick(time_ms=decision_ms)))
+        if self._last_trade_ms.get(symbol, -1) <= bar.close_time_ms:
+            self.liquidity.set_reference(symbol, bar.close)  # the backtest's "fill at the close"
+
+    def _publish_path(self, bar: Bar) -> None:
+        """The backtest's intrabar path: open, low / high (low first on a rising bar), close."""
+        o, iv = bar.open_time_ms, bar.close_time_ms + 1 - bar.open_time_ms
+        mid = (bar.low, bar.high) if bar.close >= bar.open else (bar.high, bar.low)
+        qty = self.venue.specs[bar.symbol].max_qty  # a print fills everything it goes through
+        prev = self._prev_close.get(bar.symbol, bar.open)  # the aggressor side follows the move from the last close
+        for t, price in zip((o, o + iv // 3, o + 2 * iv // 3, o + iv - 1), (bar.open, *mid, bar.close), strict=True):
+            self.advance_to(t)
+            self._book_for_triggers(bar.symbol, price)
+            self.deliver(self.venue.on_market(Trade(symbol=bar.symbol, price=price, quantity=qty, time_ms=t,
+                                                    buyer_is_maker=price < prev)))
+            if self._marks_from_bars:
+                self.deliver(self.venue.on_market(MarkPrice(symbol=bar.symbol, mark_price=price, time_ms=t)))
+                self.portfolio.on_mark(bar.symbol, price)
+            prev = price
+        self._prev_close[bar.symbol] = bar.close
+
+    def _market_tick(self, now_ms: int) -> None:
+        self.deliver(self.venue.on_market(Tick(time_ms=now_ms)))
+
+    # --- running --------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Call the strategy's ``on_start`` (once)."""
+        if not self.driver.started:
+            self.started_ms = self.clock.time_ms()
+            self.driver.start()
+            self._snapshot = self.snapshot()
+
+    def finish(self, reason: str = "end of run") -> RunSummary:
+        """Call ``on_stop`` and return the summary (idempotent)."""
+        if self._summary is None:
+            stop_reason = self.ctx.stopped
+            self.driver.stop(reason)
+            self._snapshot = self.snapshot()
+            self._summary = self.summary()
+            self._summary.stop_reason = stop_reason or reason
+        return self._summary
+
+    def run_replay(self, messages: Iterable[StreamMessage]) -> RunSummary:
+        """Run over recorded stream messages, synchronously (with a ManualClock: deterministic).
+
+        Parameters
+        ----------
+        messages : market stream messages in time order (e.g. :func:`bar_messages` of a feed)
+        """
+        self.start()
+        for message in messages:
+            if self.stopped:
+                break
+            self.process(message)
+        if not self.stopped:
+            self.tick()
+        return self.finish("end of data")
+
+    async def run(self, duration_s: float | None = None, *, stop: asyncio.Event | None = None,
+                  ready_timeout_s: float = 30.0) -> RunSummary:
+        """Subscribe the market streams and paper-trade until ``duration_s`` (real seconds), ``stop`` or a stop.
+
+        Raises
+        ------
+        TimeoutError
+            The stream connections did not open within ``ready_timeout_s``.
+        """
+        from binfut.stream import StreamManager
+
+        own = self.streams is None
+        if own:
+            if self.urls is None:
+                raise ValueError("PaperRunner needs streams=StreamManager(...) or urls=...")
+            self.streams = StreamManager(self.urls, clock=self.clock, rng=random.Random(self.config.seed))
+        manager = self.streams
+        self._wake = asyncio.Event()
+        reason = "end of run"
+        try:
+            await manager.start()
+            consumer = manager.on_event(self._post_market)
+            try:
+                await manager.subscribe(*self.stream_names())
+                await manager.wait_ready(ready_timeout_s)
+                await asyncio.to_thread(self.start)
+                reason = await self._pump(duration_s, stop)
+            finally:
+                consumer.close()
+                self._stream_stats = manager.stats()
+        finally:
+            if own:
+                await manager.close()
+        return await asyncio.to_thread(self.finish, reason)
+
+    def __repr__(self) -> str:
+        return f"PaperRunner({self.strategy.name}, {','.join(self.symbols)} {self.interval}, bars={self.bars})"

@@ -1,0 +1,238 @@
+"""The ``binfut paper`` and ``binfut live`` commands: a strategy on live market data, simulated or for real.
+
+``paper_cmd`` and ``live_cmd`` are plain Typer commands the main CLI mounts (``app.command("paper")(paper_cmd)``,
+``app.command("live")(live_cmd)``); ``runner_app`` wraps both for ``python -m binfut.trading.runner_cli``.
+The config file (JSON or TOML) has up to four tables: ``[strategy]``, ``[paper]``
+(:class:`~binfut.trading.paper.PaperConfig`), ``[live]`` (:class:`~binfut.trading.live.LiveConfig`) and
+``[risk]`` (:class:`~binfut.trading.risk.RiskConfig`); a ``[backtest]`` table is accepted and ignored, so
+one file serves the three commands.  Live credentials come from ``BINFUT_API_KEY`` / ``BINFUT_API_SECRET``
+(or ``BINFUT_API_KEY_FILE``) like every client.  Mainnet needs ``--i-understand-this-is-real-money``
+and is refused before any connection otherwise.  Ctrl-C ends a run gracefully (wind-down included);
+any failure is one line on stderr and exit status 1.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import signal
+import sys
+import tomllib
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import typer
+
+from binfut.errors import BinfutError
+
+__all__ = ["live_cmd", "load_runner_config", "main", "paper_cmd", "runner_app"]
+
+runner_app = typer.Typer(add_completion=False, no_args_is_help=True, help="Paper and live trading.")
+_TABLES = frozenset({"strategy", "paper", "live", "risk", "backtest"})
+
+
+@runner_app.callback()
+def _root() -> None:
+    """Paper and live trading."""
+
+
+def load_runner_config(path: Path | None) -> dict[str, Any]:
+    """The ``strategy`` / ``paper`` / ``live`` / ``risk`` tables of a JSON or TOML file (``{}`` without one).
+
+    Raises
+    ------
+    ValueError
+        A table other than strategy, paper, live, risk or backtest.
+    """
+    if path is None:
+        return {}
+    text = path.read_bytes()
+    data = tomllib.loads(text.decode()) if path.suffix.lower() == ".toml" else json.loads(text)
+    unknown = set(data) - _TABLES
+    if unknown:
+        raise ValueError(f"unknown config tables {sorted(unknown)}: use {', '.join(sorted(_TABLES))}")
+    return dict(data)
+
+
+def _specs(symbol: str, env: str, url: str | None) -> dict[str, Any]:
+    """The engine's spec of ``symbol``, or one built from the environment's exchangeInfo."""
+    from binfut.matching import default_specs
+
+    specs = default_specs()
+    if symbol in specs:
+        return {symbol: specs[symbol]}
+    return {symbol: _spec_from_venue(symbol, env, url)}
+
+
+def _spec_from_venue(symbol: str, env: str, url: str | None) -> Any:
+    from binfut.client import Client
+    from binfut.emulator.replay import spec_from_exchange_info
+
+    with Client(env=env, base_url=url) as client:
+        info = client.exchange_info()
+    for row in info.symbols:
+        if row.symbol == symbol:
+            spec = spec_from_exchange_info(msgspec.to_builtins(row))
+            if spec is not None:
+                return spec
+    raise ValueError(f"{symbol} is not listed by the {env} exchange")
+
+
+def _summary_table(summary: Any) -> Any:
+    from rich.table import Table
+
+    table = Table(title=f"{summary.mode}: {summary.strategy} {', '.join(summary.symbols)} {summary.interval}")
+    table.add_column("")
+    table.add_column("value", justify="right")
+    positions = ", ".join(f"{k} {v}" for k, v in summary.positions.items()) or "flat"
+    rows = [
+        ("bars", str(summary.bars)), ("orders", str(len(summary.orders))), ("fills", str(len(summary.fills))),
+        ("rejections", str(len(summary.rejections))), ("positions", positions), ("open orders", str(summary.open_orders)),
+        ("wallet", f"{summary.final_wallet:,.2f}"), ("equity", f"{summary.final_equity:,.2f}"),
+        ("realized PnL", f"{summary.realized_pnl:,.2f}"), ("fees", f"{summary.fees:,.2f}"),
+        ("funding", f"{summary.funding:,.2f}"), ("stopped", summary.stop_reason or "-"),
+        ("kill switch", summary.kill_reason or "-"),
+    ]
+    for name, value in rows:
+        table.add_row(name, value)
+    return table
+
+
+async def _drive(runner: Any, duration: float | None, dashboard: bool, status_every: float) -> Any:
+    """Run under the dashboard or with a status line every ``status_every`` s; Ctrl-C stops gracefully."""
+    from binfut.trading.dashboard import run_live_with_dashboard, status_line
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+        loop.add_signal_handler(signal.SIGINT, stop.set)
+    try:
+        if dashboard:
+            return await run_live_with_dashboard(runner, duration_s=duration if duration is not None else 10**9, stop=stop)
+        task = asyncio.ensure_future(runner.run(duration, stop=stop))
+        while not task.done():
+            await asyncio.wait({task}, timeout=status_every)
+            if not task.done():
+                typer.echo(status_line(runner.status()))
+        return task.result()
+    finally:
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.remove_signal_handler(signal.SIGINT)
+
+
+def _strategy(name: str, tables: dict[str, Any], symbol: str, interval: str) -> Any:
+    from binfut.trading.cli import make_strategy
+
+    strategy = make_strategy(name, tables.get("strategy", {}), symbol)
+    strategy.interval = interval
+    return strategy
+
+
+def _finish(summary: Any) -> None:
+    from rich.console import Console
+
+    Console().print(_summary_table(summary))
+
+
+_ERRORS = (BinfutError, ValueError, OSError, ImportError, TimeoutError, msgspec.ValidationError, tomllib.TOMLDecodeError,
+           json.JSONDecodeError)
+_STRATEGY = typer.Option("ma_cross", "--strategy", help="ma_cross, ml or package.module:Class")
+_CONFIG = typer.Option(None, "--config", help="JSON or TOML file with [strategy], [paper], [live], [risk]")
+_SYMBOL = typer.Option("BTCUSDT", "--symbol")
+_INTERVAL = typer.Option("1m", "--interval")
+_ENV = typer.Option("local", "--env", help="local, testnet, demo or mainnet")
+_URL = typer.Option(None, "--url", help="REST base URL (the local exchange's, by default http://127.0.0.1:8765)")
+_DURATION = typer.Option(None, "--duration", help="stop after this many seconds (default: until Ctrl-C)")
+_DASHBOARD = typer.Option(None, "--dashboard/--no-dashboard", help="live panel (default: when stdout is a terminal)")
+_EVERY = typer.Option(5.0, "--status-every", help="seconds between status lines without the dashboard")
+_DEBUG = typer.Option(False, "--debug", help="show tracebacks and log warnings")
+
+
+def _dashboard(flag: bool | None) -> bool:
+    return sys.stdout.isatty() if flag is None else flag
+
+
+def paper_cmd(
+    strategy: str = _STRATEGY, config: Path = _CONFIG, symbol: str = _SYMBOL, interval: str = _INTERVAL, env: str = _ENV,
+    url: str = _URL, duration: float = _DURATION, dashboard: bool = _DASHBOARD, status_every: float = _EVERY,
+    debug: bool = _DEBUG,
+) -> None:
+    """Paper-trade a strategy: live market data of --env, orders filled by the local matching engine."""
+    from binfut.config import urls_for
+    from binfut.trading.paper import PaperConfig, PaperRunner
+    from binfut.trading.risk import RiskConfig
+
+    logging.basicConfig(level=logging.WARNING if debug else logging.ERROR, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        tables = load_runner_config(config)
+        cfg = msgspec.convert(tables.get("paper", {}), PaperConfig, strict=False)
+        risk = msgspec.convert(tables["risk"], RiskConfig, strict=False) if "risk" in tables else None
+        urls = urls_for(env, url)
+        strat = _strategy(strategy, tables, symbol, interval)
+        runner = PaperRunner(strat, config=cfg, risk=risk, urls=urls, specs=_specs(symbol, env, url), interval=interval)
+        summary = asyncio.run(_drive(runner, duration, _dashboard(dashboard), status_every))
+        _finish(summary)
+    except _ERRORS as exc:
+        if debug:
+            raise
+        typer.echo(f"error: {type(exc).__name__}: {exc}", err=True)
+        raise typer.Exit(1) from None
+
+
+def live_cmd(
+    strategy: str = _STRATEGY, config: Path = _CONFIG, symbol: str = _SYMBOL, interval: str = _INTERVAL, env: str = _ENV,
+    url: str = _URL, duration: float = _DURATION, dashboard: bool = _DASHBOARD, status_every: float = _EVERY,
+    ws_api: bool = typer.Option(False, "--ws-api", help="send orders over the WebSocket API"),
+    real_money: bool = typer.Option(False, "--i-understand-this-is-real-money", help="required with --env mainnet"),
+    debug: bool = _DEBUG,
+) -> None:
+    """Trade a strategy for real on --env (testnet, demo, the local exchange; mainnet with the confirmation flag)."""
+    from binfut.trading.live import LiveConfig, check_mainnet
+    from binfut.trading.risk import RiskConfig
+
+    logging.basicConfig(level=logging.WARNING if debug else logging.ERROR, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        check_mainnet(env, real_money)  # before anything connects
+        tables = load_runner_config(config)
+        cfg = msgspec.convert(tables.get("live", {}), LiveConfig, strict=False)
+        if ws_api:
+            cfg = msgspec.structs.replace(cfg, ws_api=True)
+        risk = msgspec.convert(tables["risk"], RiskConfig, strict=False) if "risk" in tables else None
+        strat = _strategy(strategy, tables, symbol, interval)
+        summary = asyncio.run(_live(strat, cfg, risk, env, url, real_money, duration, _dashboard(dashboard), status_every))
+        _finish(summary)
+    except _ERRORS as exc:
+        if debug:
+            raise
+        typer.echo(f"error: {type(exc).__name__}: {exc}", err=True)
+        raise typer.Exit(1) from None
+
+
+async def _live(strategy: Any, cfg: Any, risk: Any, env: str, url: str | None, confirm: bool, duration: float | None,
+                dashboard: bool, status_every: float) -> Any:
+    from binfut.client import AsyncClient
+    from binfut.errors import ConfigError
+    from binfut.trading.live import LiveRunner
+
+    async with AsyncClient(env=env, base_url=url) as client:
+        if client.credentials is None:
+            raise ConfigError("live trading needs credentials: set BINFUT_API_KEY and BINFUT_API_SECRET")
+        runner = LiveRunner(strategy, client, config=cfg, risk=risk, confirm_mainnet=confirm, interval=strategy.interval)
+        return await _drive(runner, duration, dashboard, status_every)
+
+
+runner_app.command("paper")(paper_cmd)
+runner_app.command("live")(live_cmd)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Standalone entry point: ``python -m binfut.trading.runner_cli paper|live ...``."""
+    runner_app(args=list(argv) if argv is not None else sys.argv[1:], prog_name="binfut")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
