@@ -10,7 +10,7 @@ from pathlib import Path
 
 def test_demo_runs_and_writes_the_report(tmp_path: Path) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "binfut.demo", "--out", str(tmp_path), "--history-days", "1"],
+        [sys.executable, "-m", "binfut.demo", "--out", str(tmp_path), "--history-days", "1", "--live-seconds", "8"],
         capture_output=True,
         text=True,
         timeout=300,
@@ -24,3 +24,4 @@ def test_demo_runs_and_writes_the_report(tmp_path: Path) -> None:
     summary = json.loads((report / "summary.json").read_text())
     assert summary["bars"] >= 1_000
     assert "refused locally" in result.stdout and "report written" in result.stdout
+    assert "orders sent / fills" in result.stdout and "duration reached" in result.stdout

@@ -51,7 +51,7 @@ def table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
 
 
 @contextmanager
-def local_exchange(speed: float, seed: int, history_days: float) -> Iterator[str]:
+def local_exchange(speed: float, seed: int, history_days: float) -> Iterator[tuple[str, Any]]:
     from binfut.emulator.config import EmulatorConfig
     from binfut.emulator.server import EmulatorThread
 
@@ -63,7 +63,7 @@ def local_exchange(speed: float, seed: int, history_days: float) -> Iterator[str
     try:
         assert emu.running is not None
         console.print(f"local exchange listening at [bold]{emu.running.rest_url}[/] (speed x{speed:g}, seed {seed})")
-        yield emu.running.rest_url
+        yield emu.running.rest_url, emu.running.exchange.clock
     finally:
         emu.stop()
 
@@ -229,6 +229,37 @@ def run_backtest_phase(data_dir: Path, out: Path) -> Any:
     return files
 
 
+def run_live_phase(url: str, exchange_clock: Any, seconds: float) -> Any:
+    """Phase 5: the same strategy live on the local exchange (REST orders, user-data stream, risk on)."""
+    from binfut.strategy import MACross, MACrossConfig
+    from binfut.trading import LiveConfig, LiveRunner, RiskConfig
+    from binfut.trading.dashboard import run_live_with_dashboard
+
+    step(f"11. Live: the MA crossover on the local exchange for {seconds:g} s (REST + WebSocket, risk manager on)")
+
+    async def go() -> Any:
+        async with AsyncClient(DEMO_KEY, DEMO_SECRET, env="local", base_url=url, clock=exchange_clock) as client:
+            strategy = MACross(MACrossConfig(symbol=SYMBOL, short_window=3, long_window=8, quantity=Decimal("0.02"), leverage=5))
+            risk = RiskConfig(max_leverage=Decimal("10"), max_position_notional=Decimal("5000"), max_drawdown=Decimal("0.2"))
+            runner = LiveRunner(strategy, client, config=LiveConfig(cancel_on_stop=True, flatten_on_stop=True), risk=risk)
+            return await run_live_with_dashboard(runner, duration_s=seconds, console=console)
+
+    summary = asyncio.run(go())
+    table(
+        "live run",
+        ["", ""],
+        [
+            ["closed bars seen", summary.bars],
+            ["orders sent / fills", f"{len(summary.orders)} / {len(summary.fills)}"],
+            ["wallet", f"{summary.initial_balance} → {summary.final_wallet} USDT"],
+            ["realized PnL / fees", f"{summary.realized_pnl} / {summary.fees}"],
+            ["open orders / positions at the end", f"{summary.open_orders} / {summary.positions}"],
+            ["risk refusals", len(summary.refusals)],
+        ],
+    )
+    return summary
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="binfut-demo", description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--env", default="local", choices=["local", "testnet", "demo"])
@@ -237,18 +268,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--trade", action="store_true", help="place orders on testnet/demo too (always on locally)")
     parser.add_argument("--history-days", type=float, default=3.0, help="generated history on the local exchange")
     parser.add_argument("--out", default="demo-out", help="where the dataset and the report go")
+    parser.add_argument("--live-seconds", type=float, default=30.0, help="length of the live run (0: skip it)")
     args = parser.parse_args(argv)
     started = time.perf_counter()
     console.print("[bold]binfut demo[/] — Binance USD-M Futures, end to end")
     try:
         if args.env == "local":
             out = Path(args.out)
-            with local_exchange(args.speed, args.seed, args.history_days) as url:
+            with local_exchange(args.speed, args.seed, args.history_days) as (url, exchange_clock):
                 with Client(DEMO_KEY, DEMO_SECRET, env="local", base_url=url, config=ClientConfig()) as client:
                     run_sync(client, trade=True)
                 asyncio.run(run_async(url, DEMO_KEY, DEMO_SECRET, "local"))
                 data_dir = run_download(url, out, args.history_days)
                 files = run_backtest_phase(data_dir, out)
+                if args.live_seconds > 0:
+                    run_live_phase(url, exchange_clock, args.live_seconds)
             console.print(f"\n[bold]report written:[/] {files.html.resolve()}")
         else:
             with Client(env=args.env) as client:
