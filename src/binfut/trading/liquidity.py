@@ -66,6 +66,7 @@ class BookLiquidity:
         self.account_id = account_id
         self.reference: dict[str, Decimal] = {}
         self._standing: dict[str, dict[str, int]] = {}  # symbol -> side -> order id
+        self._last_bid: dict[str, Decimal] = {}  # symbol -> price of the standing bid
         self.placed_qty = _ZERO  # quantity quoted by the last provide() call
 
     def attach(self, venue: SimulatedVenue) -> None:
@@ -152,7 +153,12 @@ class BookLiquidity:
         ask = max(self._price(venue, symbol, price, cfg.slippage_bps, True), price + gap)
         book = self._standing.setdefault(symbol, {})
         open_ids = {o.order_id for o in venue.open_orders(self.account_id, symbol)} if book else set()
-        for side, px in (("BUY", bid), ("SELL", ask)):
+        # Move the side that moves away first: after a rise larger than the spread the new bid would
+        # otherwise cross the provider's own old ask and both quotes would vanish (self-trade).
+        rising = bid > self._last_bid.get(symbol, bid)
+        self._last_bid[symbol] = bid
+        sides = (("SELL", ask), ("BUY", bid)) if rising else (("BUY", bid), ("SELL", ask))
+        for side, px in sides:
             oid = book.get(side)
             try:
                 if oid is not None and oid in open_ids:

@@ -68,3 +68,17 @@ def test_standing_quotes_are_not_filled_by_prints_and_serve_triggered_stops(pric
     assert s.portfolio.fills[-1].price == price - D("0.1")  # one tick beyond the print that triggered it
     s.liquidity.withdraw(s.venue, "BTCUSDT")
     assert s.venue.open_orders(s.liquidity.account_id) == []
+
+
+@pytest.mark.parametrize("jump", [D("2000"), D("-2000")])
+def test_standing_quotes_survive_a_jump_larger_than_their_spread(jump: Decimal) -> None:
+    # Moving the near side first would cross the provider's own far quote and both would vanish,
+    # leaving a triggered stop / take-profit nothing to fill against.
+    s = session()
+    s.liquidity.refresh(s.venue, "BTCUSDT", D("65000"))
+
+    s.liquidity.refresh(s.venue, "BTCUSDT", D("65000") + jump)
+
+    quotes = sorted((o.side, o.price) for o in s.venue.open_orders(s.liquidity.account_id, "BTCUSDT"))
+    assert [side for side, _ in quotes] == ["BUY", "SELL"]
+    assert quotes[0][1] < D("65000") + jump < quotes[1][1]
