@@ -74,7 +74,7 @@ def _enc_hook(obj: Any) -> Any:
         return obj.to_payload()
     if isinstance(obj, Decimal):
         return str(obj)
-    raise NotImplementedError(f"cannot encode {type(obj).__name__}")
+    raise TypeError(f"cannot encode {type(obj).__name__}")
 
 
 class LocalExchange:

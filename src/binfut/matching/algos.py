@@ -10,6 +10,7 @@ The conditions themselves live in :mod:`binfut.matching.triggers`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -53,18 +54,10 @@ class AlgoOrders:
     now: int
     _algo_seq: int
 
-    def _spec(self, symbol: str) -> SymbolSpec:  # pragma: no cover - provided by the venue
-        raise NotImplementedError
-
-    def mark(self, symbol: str) -> Decimal | None:  # pragma: no cover - provided by the venue
-        raise NotImplementedError
-
-    def _new_client_id(self) -> str:  # pragma: no cover - provided by the venue
-        raise NotImplementedError
-
-    def build_order(self, acct: Account, cmd: c.NewOrder, *, internal: bool = False) -> tuple[SymbolEngine, Order]:  # pragma: no cover
-        raise NotImplementedError
-
+    _spec: Callable[[str], SymbolSpec]  # provided by SimulatedVenue
+    mark: Callable[[str], Decimal | None]  # provided by SimulatedVenue
+    _new_client_id: Callable[[], str]  # provided by SimulatedVenue
+    build_order: Callable[..., tuple[SymbolEngine, Order]]  # provided by SimulatedVenue
     fok_reject: bool
 
     # --- algo orders --------------------------------------------------------------------------

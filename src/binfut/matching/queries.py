@@ -11,6 +11,7 @@ References: "Query Order", "Current All Open Orders", "All Orders", "Position In
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -61,15 +62,9 @@ class VenueQueries:
     engines: dict[str, SymbolEngine]
     now: int
 
-    def account(self, account_id: str) -> Account:  # pragma: no cover - provided by the venue
-        raise NotImplementedError
-
-    def marks(self) -> dict[str, Decimal]:  # pragma: no cover - provided by the venue
-        raise NotImplementedError
-
-    def _spec(self, symbol: str) -> SymbolSpec:  # pragma: no cover - provided by the venue
-        raise NotImplementedError
-
+    account: Callable[[str], Account]  # provided by SimulatedVenue
+    marks: Callable[[], dict[str, Decimal]]  # provided by SimulatedVenue
+    _spec: Callable[[str], SymbolSpec]  # provided by SimulatedVenue
     # --- orders -------------------------------------------------------------------------------
 
     def open_orders(self, account_id: str, symbol: str | None = None) -> list[OrderSnapshot]:
