@@ -8,8 +8,9 @@ emulator on first use).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from binfut._lazy import lazy_exports
 from binfut._version import __version__
 from binfut.book import BookManager, BookSync, OrderBook
 from binfut.client import AsyncClient, Client
@@ -78,10 +79,4 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is not None:
-        import importlib
-
-        return getattr(importlib.import_module(module), name)
-    raise AttributeError(f"module 'binfut' has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _LAZY)

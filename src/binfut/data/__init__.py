@@ -9,9 +9,9 @@ Needs the ``data`` extra (numpy, pandas, pyarrow, duckdb; polars optional).
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from binfut._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from binfut.data.archive import ArchiveFile, ImportResult, describe, import_archives, verify_checksum
@@ -98,12 +98,6 @@ _WHERE: dict[str, str] = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _WHERE.get(name)
-    if module is None:
-        raise AttributeError(f"module 'binfut.data' has no attribute {name!r}")
-    if importlib.util.find_spec("pyarrow") is None:  # pragma: no cover - depends on the environment
-        raise ImportError("binfut.data needs the 'data' extra: pip install 'binfut[data]'")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_exports(
+    __name__, _WHERE, requires=("pyarrow", "binfut.data needs the 'data' extra: pip install 'binfut[data]'")
+)

@@ -8,8 +8,9 @@ classifier trained walk-forward on :mod:`binfut.strategy.features`) are the refe
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from binfut._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from binfut.strategy.base import Bar, BookTop, Strategy, Vectorized, follow_signal
@@ -71,10 +72,4 @@ _WHERE: dict[str, str] = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _WHERE.get(name)
-    if module is None:
-        raise AttributeError(f"module '{__name__}' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_exports(__name__, _WHERE)

@@ -9,8 +9,9 @@ paper and live trading use; :func:`write_report` renders the result.  Paper and 
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from binfut._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from binfut.trading.backtest import BacktestConfig, BacktestResult, Session, build_session, run_backtest
@@ -142,10 +143,4 @@ _WHERE: dict[str, str] = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _WHERE.get(name)
-    if module is None:
-        raise AttributeError(f"module '{__name__}' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_exports(__name__, _WHERE)
