@@ -67,10 +67,10 @@ class Wait:
 Step = Send | Wait
 Flow = Generator[Step, Any, Any]
 
-# How an order of unknown outcome is looked up: endpoint -> (query endpoint, id param, query id param).
-_RESOLVE: dict[str, tuple[str, str, str]] = {
-    "new_order": ("query_order", "newClientOrderId", "origClientOrderId"),
-    "new_algo_order": ("query_algo_order", "clientAlgoId", "clientAlgoId"),
+# How an order of unknown outcome is looked up by its client id: endpoint -> (query endpoint, its id param).
+_RESOLVE: dict[str, tuple[str, str]] = {
+    "new_order": ("query_order", "origClientOrderId"),
+    "new_algo_order": ("query_algo_order", "clientAlgoId"),
 }
 _RESOLVE_TRIES = 3
 _RESOLVE_WAIT_S = 0.5
@@ -264,7 +264,7 @@ def _resolve(
     decode: Callable[[bytes], Any],
 ) -> Flow:
     """Find out what happened to an order whose placement answer was lost; never resend it."""
-    query_name, _, id_param = _RESOLVE[endpoint.name]
+    query_name, id_param = _RESOLVE[endpoint.name]
     query = BY_NAME[query_name]
     query_wire = {id_param: client_id}
     if query.param("symbol") is not None and "symbol" in wire:
