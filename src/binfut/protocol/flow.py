@@ -123,11 +123,17 @@ def _note_marks(filters: FilterBook, result: Any) -> None:
             filters.note_mark(symbol, mark, time_ms)
 
 
+def _needs_time(ctx: FlowContext, endpoint: Endpoint) -> bool:
+    return endpoint.security.signed and ctx.config.sync_time and not ctx.timesync.synced
+
+
+def _needs_filters(ctx: FlowContext, endpoint: Endpoint) -> bool:
+    return ctx.filters is None and ctx.config.validate_filters and endpoint.name in ORDER_ENDPOINTS
+
+
 def needs_prerequisites(ctx: FlowContext, endpoint: Endpoint) -> bool:
     """Cheap check (no generator built) that :func:`prerequisites` has work to do."""
-    return (endpoint.security.signed and ctx.config.sync_time and not ctx.timesync.synced) or (
-        ctx.filters is None and ctx.config.validate_filters and endpoint.name in ORDER_ENDPOINTS
-    )
+    return _needs_time(ctx, endpoint) or _needs_filters(ctx, endpoint)
 
 
 def prerequisites(ctx: FlowContext, endpoint: Endpoint) -> list[Flow]:
@@ -136,9 +142,9 @@ def prerequisites(ctx: FlowContext, endpoint: Endpoint) -> list[Flow]:
     The async client runs these under a lock so 50 concurrent first calls make one time request.
     """
     flows: list[Flow] = []
-    if endpoint.security.signed and ctx.config.sync_time and not ctx.timesync.synced:
+    if _needs_time(ctx, endpoint):
         flows.append(sync_time(ctx))
-    if endpoint.name in ORDER_ENDPOINTS and ctx.config.validate_filters and ctx.filters is None:
+    if _needs_filters(ctx, endpoint):
         flows.append(load_exchange_info(ctx))
     return flows
 
