@@ -8,17 +8,21 @@
 5. runs the same strategy live against the local exchange through the real REST and WebSocket
    protocol with the risk manager on, showing a live terminal dashboard, and ends by itself.
 
-``--env testnet`` (with BINFUT_API_KEY / BINFUT_API_SECRET) runs the client tour against Binance's
-testnet instead; orders only with ``--trade``.
+``--env testnet`` (or ``demo``) runs the same phases 2-5 against Binance's testnet (demo trading),
+writing to OUT/testnet. The orders of the tour and the live phase need ``--trade`` and keys in
+BINFUT_API_KEY / BINFUT_API_SECRET (or BINFUT_API_KEY_FILE); the read-only rest needs no keys.
+Every phase takes a :class:`Venue`, so the local and the remote runs share all their code.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -27,14 +31,20 @@ from rich.console import Console
 from rich.table import Table
 
 from binfut.client import AsyncClient, Client
-from binfut.config import ClientConfig
-from binfut.errors import BinfutError, FilterViolation
+from binfut.clock import Clock, SystemClock
+from binfut.config import load_env
+from binfut.credentials import Credentials
+from binfut.errors import BinfutError, ConfigError, FilterViolation
 
 console = Console()
 
 DEMO_KEY = "binfut-demo-key"
 DEMO_SECRET = "binfut-demo-secret-do-not-use-anywhere-else"
 SYMBOL = "BTCUSDT"
+_EPILOG = (
+    "--env testnet / demo runs the same phases against Binance: read-only without --trade; --trade adds "
+    "orders and the live phase and needs BINFUT_API_KEY and BINFUT_API_SECRET (or BINFUT_API_KEY_FILE)."
+)
 
 
 def step(title: str) -> None:
@@ -50,8 +60,47 @@ def table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
     console.print(t)
 
 
+@dataclass(frozen=True, slots=True)
+class Venue:
+    """Where the phases run: an environment, its REST URL (None: the environment's own), keys, a clock."""
+
+    env: str
+    base_url: str | None
+    credentials: Credentials | None
+    clock: Clock
+
+    @property
+    def name(self) -> str:
+        return {"local": "the local exchange", "testnet": "Binance testnet", "demo": "Binance demo trading"}[self.env]
+
+    def client(self) -> Client:
+        return Client(env=self.env, base_url=self.base_url, credentials=self.credentials, clock=self.clock, environ={})
+
+    def async_client(self) -> AsyncClient:
+        return AsyncClient(
+            env=self.env, base_url=self.base_url, credentials=self.credentials, clock=self.clock, environ={}
+        )
+
+
+def remote_venue(env: str, trade: bool) -> Venue:
+    """Binance's ``env`` with the keys of BINFUT_API_KEY / BINFUT_API_SECRET (required for ``trade``).
+
+    Raises
+    ------
+    ConfigError
+        The keys are missing (with ``trade``) or incomplete.
+    """
+    credentials = Credentials.from_env(load_env())
+    if credentials is None and trade:
+        raise ConfigError(
+            f"--env {env} --trade needs API keys: set BINFUT_API_KEY and BINFUT_API_SECRET "
+            "(or BINFUT_API_KEY_FILE for an RSA / Ed25519 key)"
+        )
+    return Venue(env, None, credentials, SystemClock())
+
+
 @contextmanager
-def local_exchange(speed: float, seed: int, history_days: float) -> Iterator[tuple[str, Any]]:
+def local_exchange(speed: float, seed: int, history_days: float) -> Iterator[Venue]:
     from binfut.emulator.config import EmulatorConfig
     from binfut.emulator.server import EmulatorThread
 
@@ -63,7 +112,8 @@ def local_exchange(speed: float, seed: int, history_days: float) -> Iterator[tup
     try:
         assert emu.running is not None
         console.print(f"local exchange listening at [bold]{emu.running.rest_url}[/] (speed x{speed:g}, seed {seed})")
-        yield emu.running.rest_url, emu.running.exchange.clock
+        credentials = Credentials(DEMO_KEY, DEMO_SECRET)
+        yield Venue("local", emu.running.rest_url, credentials, emu.running.exchange.clock)
     finally:
         emu.stop()
 
@@ -88,7 +138,9 @@ def run_sync(client: Client, trade: bool) -> None:
     rows = []
     for s in info.symbols[:6]:
         pf, lot = s.price_filter, s.lot_size
-        rows.append([s.symbol, s.status, pf.tick_size if pf else "", lot.step_size if lot else "", lot.min_qty if lot else ""])
+        rows.append(
+            [s.symbol, s.status, pf.tick_size if pf else "", lot.step_size if lot else "", lot.min_qty if lot else ""]
+        )
     table("symbols and filters", ["symbol", "status", "tickSize", "stepSize", "minQty"], rows)
     limits = [[r.rate_limit_type, f"{r.interval_num} {r.interval}", r.limit] for r in info.rate_limits]
     table("rate limits", ["type", "window", "limit"], limits)
@@ -116,8 +168,12 @@ def run_sync(client: Client, trade: bool) -> None:
     client.load_filters()
     tick = client.symbol_filters(SYMBOL).tick_size
     price = client.round_price(SYMBOL, bid * Decimal("0.99"))
-    order = client.new_order(symbol=SYMBOL, side="BUY", type="LIMIT", time_in_force="GTX", quantity="0.010", price=price)
-    console.print(f"placed {order.side} {order.orig_qty} @ {order.price} → {order.status} (clientOrderId {order.client_order_id})")
+    order = client.new_order(
+        symbol=SYMBOL, side="BUY", type="LIMIT", time_in_force="GTX", quantity="0.010", price=price
+    )
+    console.print(
+        f"placed {order.side} {order.orig_qty} @ {order.price} → {order.status} (clientOrderId {order.client_order_id})"
+    )
     queried = client.query_order(symbol=SYMBOL, orig_client_order_id=order.client_order_id)
     console.print(f"queried by client id → status {queried.status}")
     cancelled = client.cancel_order(symbol=SYMBOL, order_id=order.order_id)
@@ -125,7 +181,9 @@ def run_sync(client: Client, trade: bool) -> None:
 
     step("5. Local protection: an off-tick price never leaves the machine")
     try:
-        client.new_order(symbol=SYMBOL, side="BUY", type="LIMIT", time_in_force="GTC", quantity="0.010", price=price + tick / 2)
+        client.new_order(
+            symbol=SYMBOL, side="BUY", type="LIMIT", time_in_force="GTC", quantity="0.010", price=price + tick / 2
+        )
     except FilterViolation as exc:
         console.print(f"[yellow]refused locally:[/] {exc}")
 
@@ -134,29 +192,52 @@ def run_sync(client: Client, trade: bool) -> None:
     console.print(f"market buy → {filled.status}, executed {filled.executed_qty} @ avg {filled.avg_price}")
     stop_price = client.round_price(SYMBOL, Decimal(filled.avg_price or bid) * Decimal("0.95"))
     algo = client.new_algo_order(
-        algo_type="CONDITIONAL", symbol=SYMBOL, side="SELL", type="STOP_MARKET", trigger_price=stop_price, close_position=True, working_type="MARK_PRICE"
+        algo_type="CONDITIONAL",
+        symbol=SYMBOL,
+        side="SELL",
+        type="STOP_MARKET",
+        trigger_price=stop_price,
+        close_position=True,
+        working_type="MARK_PRICE",
     )
     console.print(f"stop-market (algo {algo.algo_id}) at {stop_price} on MARK_PRICE → {algo.algo_status}")
     positions = [p for p in client.position_risk(symbol=SYMBOL) if p.position_amt]
     table(
         "position",
         ["symbol", "amount", "entry", "mark", "uPnL", "liq. price", "leverage"],
-        [[p.symbol, p.position_amt, p.entry_price, p.mark_price, p.unrealized_profit, p.liquidation_price, getattr(p, "leverage", "")] for p in positions],
+        [
+            [
+                p.symbol,
+                p.position_amt,
+                p.entry_price,
+                p.mark_price,
+                p.unrealized_profit,
+                p.liquidation_price,
+                getattr(p, "leverage", ""),
+            ]
+            for p in positions
+        ],
     )
     balances = [b for b in client.balance() if b.asset == "USDT"]
-    table("USDT", ["wallet", "available", "cross uPnL"], [[b.balance, b.available_balance, b.cross_un_pnl] for b in balances])
+    table(
+        "USDT",
+        ["wallet", "available", "cross uPnL"],
+        [[b.balance, b.available_balance, b.cross_un_pnl] for b in balances],
+    )
 
     step("7. Close everything")
     client.cancel_all_algo_open_orders(symbol=SYMBOL)
-    closed = client.new_order(symbol=SYMBOL, side="SELL", type="MARKET", quantity="0.050", reduce_only=True, new_order_resp_type="RESULT")
+    closed = client.new_order(
+        symbol=SYMBOL, side="SELL", type="MARKET", quantity="0.050", reduce_only=True, new_order_resp_type="RESULT"
+    )
     console.print(f"reduce-only market sell → {closed.status} @ {closed.avg_price}")
     income = client.income(symbol=SYMBOL, limit=20)
     table("income", ["type", "amount", "asset"], [[i.income_type, i.income, i.asset] for i in income])
 
 
-async def run_async(url: str, key: str | None, secret: str | None, env: str) -> None:
+async def run_async(venue: Venue) -> None:
     step("8. Async client: 50 requests in flight")
-    async with AsyncClient(key, secret, env=env, base_url=url) as client:
+    async with venue.async_client() as client:
         started = time.perf_counter()
         prices = await asyncio.gather(*(client.ticker_price(symbol=SYMBOL) for _ in range(50)))
         elapsed = time.perf_counter() - started
@@ -165,26 +246,32 @@ async def run_async(url: str, key: str | None, secret: str | None, env: str) -> 
         console.print(f"request weight used / allowed per window: {usage['weight']}")
 
 
-def run_download(url: str, out: Path, days: float) -> Path:
+def run_download(venue: Venue, out: Path, days: float) -> Path:
     """Phase 3: the history into the Parquet dataset, with progress bars; a DuckDB summary."""
-    from binfut.data import DownloadSpec, Store, download
+    from binfut.data import DownloadSpec, Store, download, open_client
     from binfut.data.cli import RichProgress
 
     step("9. History into the data store (Parquet + DuckDB)")
-    store = Store(out / "data")
-    with Client(env="local", base_url=url, environ={}) as probe:
-        now_ms = probe.server_time().server_time_ms
-    spec = DownloadSpec(
-        kinds=("klines", "mark_price_klines", "funding_rate"),
-        symbols=(SYMBOL, "ETHUSDT"),
-        start_ms=now_ms - now_ms % 60_000 - int(days * 86_400_000),
-        interval="1m",
+    console.print(
+        f"the last {days:g} day{'' if days == 1 else 's'} of 1m klines, mark-price klines and funding from {venue.name}"
     )
+    store = Store(out / "data")
     progress = RichProgress()
 
     async def fetch() -> Any:
-        with progress.bars:
-            return await download(spec, store, env="local", base_url=url, progress=progress)
+        client = open_client(venue.env, venue.base_url, clock=venue.clock)
+        try:
+            now_ms = (await client.server_time()).server_time_ms
+            spec = DownloadSpec(
+                kinds=("klines", "mark_price_klines", "funding_rate"),
+                symbols=(SYMBOL, "ETHUSDT"),
+                start_ms=now_ms - now_ms % 60_000 - int(days * 86_400_000),
+                interval="1m",
+            )
+            with progress.bars:
+                return await download(spec, store, client=client, progress=progress)
+        finally:
+            await client.aclose()
 
     report = asyncio.run(fetch())
     rows = sum(r.rows for r in report.series)
@@ -196,11 +283,15 @@ def run_download(url: str, out: Path, days: float) -> Path:
         "select symbol, count(*) as bars, min(open_time) as first, max(open_time) as last, "
         "round(avg(close), 2) as avg_close from klines group by symbol order by symbol"
     )
-    table("DuckDB: select ... from klines group by symbol", table_.column_names, [list(r.values()) for r in table_.to_pylist()])
+    table(
+        "DuckDB: select ... from klines group by symbol",
+        table_.column_names,
+        [list(r.values()) for r in table_.to_pylist()],
+    )
     return out / "data"
 
 
-def run_backtest_phase(data_dir: Path, out: Path) -> Any:
+def run_backtest_phase(venue: Venue, data_dir: Path, out: Path) -> Any:
     """Phase 4: the MA crossover over the downloaded bars, on the same engine; the report."""
     from binfut.matching import default_specs
     from binfut.strategy import MACross, MACrossConfig
@@ -208,10 +299,12 @@ def run_backtest_phase(data_dir: Path, out: Path) -> Any:
 
     step("10. Backtest: moving-average crossover on the same matching engine")
     feed = load_feed(data_dir, SYMBOL, "1m", None, None, default_specs()[SYMBOL])
-    strategy = MACross(MACrossConfig(symbol=SYMBOL, short_window=20, long_window=60, quantity=Decimal("0.05"), leverage=5))
+    strategy = MACross(
+        MACrossConfig(symbol=SYMBOL, short_window=20, long_window=60, quantity=Decimal("0.05"), leverage=5)
+    )
     risk = RiskConfig(max_leverage=Decimal("10"), max_drawdown=Decimal("0.5"))
     result = run_backtest(strategy, feed, BacktestConfig(initial_balance=Decimal("10000")), risk)
-    files = write_report(result, out / "report", title=f"MA crossover 20/60 on {SYMBOL} 1m (local exchange history)")
+    files = write_report(result, out / "report", title=f"MA crossover 20/60 on {SYMBOL} 1m ({venue.name} history)")
     from binfut.trading.report import compute_metrics
 
     m = compute_metrics(result)
@@ -229,22 +322,35 @@ def run_backtest_phase(data_dir: Path, out: Path) -> Any:
     return files
 
 
-def run_live_phase(url: str, exchange_clock: Any, seconds: float) -> Any:
-    """Phase 5: the same strategy live on the local exchange (REST orders, user-data stream, risk on)."""
+def run_live_phase(venue: Venue, seconds: float) -> Any:
+    """Phase 5: the same strategy live on ``venue`` (REST orders, user-data stream, risk on)."""
     from binfut.strategy import MACross, MACrossConfig
     from binfut.trading import LiveConfig, LiveRunner, RiskConfig
     from binfut.trading.dashboard import run_live_with_dashboard
 
-    step(f"11. Live: the MA crossover on the local exchange for {seconds:g} s (REST + WebSocket, risk manager on)")
+    step(f"11. Live: the MA crossover on {venue.name} for {seconds:g} s (REST + WebSocket, risk manager on)")
+    if venue.env != "local":
+        # Binance's bars close once a real minute; the accelerated local exchange closes one every 2 s.
+        console.print(
+            "bars close once a minute here and the strategy waits for 8 of them: expect no trades in a short run"
+        )
 
     async def go() -> Any:
-        async with AsyncClient(DEMO_KEY, DEMO_SECRET, env="local", base_url=url, clock=exchange_clock) as client:
-            strategy = MACross(MACrossConfig(symbol=SYMBOL, short_window=3, long_window=8, quantity=Decimal("0.02"), leverage=5))
-            risk = RiskConfig(max_leverage=Decimal("10"), max_position_notional=Decimal("5000"), max_drawdown=Decimal("0.2"))
-            runner = LiveRunner(strategy, client, config=LiveConfig(cancel_on_stop=True, flatten_on_stop=True), risk=risk)
+        async with venue.async_client() as client:
+            strategy = MACross(
+                MACrossConfig(symbol=SYMBOL, short_window=3, long_window=8, quantity=Decimal("0.02"), leverage=5)
+            )
+            risk = RiskConfig(
+                max_leverage=Decimal("10"), max_position_notional=Decimal("5000"), max_drawdown=Decimal("0.2")
+            )
+            runner = LiveRunner(
+                strategy, client, config=LiveConfig(cancel_on_stop=True, flatten_on_stop=True), risk=risk
+            )
             return await run_live_with_dashboard(runner, duration_s=seconds, console=console)
 
     summary = asyncio.run(go())
+    if not console.is_terminal:
+        console.line()  # rich ends a live display without a newline when the output is not a terminal
     table(
         "live run",
         ["", ""],
@@ -261,33 +367,69 @@ def run_live_phase(url: str, exchange_clock: Any, seconds: float) -> Any:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="binfut-demo", description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--env", default="local", choices=["local", "testnet", "demo"])
+    parser = argparse.ArgumentParser(
+        prog="binfut-demo", description=__doc__.splitlines()[0] if __doc__ else None, epilog=_EPILOG
+    )
+    parser.add_argument(
+        "--env",
+        default="local",
+        choices=["local", "testnet", "demo"],
+        help="local: the offline local exchange; testnet / demo: Binance's (default: local)",
+    )
     parser.add_argument("--speed", type=float, default=30.0, help="local exchange clock speed")
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--trade", action="store_true", help="place orders on testnet/demo too (always on locally)")
-    parser.add_argument("--history-days", type=float, default=3.0, help="generated history on the local exchange")
-    parser.add_argument("--out", default="demo-out", help="where the dataset and the report go")
-    parser.add_argument("--live-seconds", type=float, default=30.0, help="length of the live run (0: skip it)")
+    parser.add_argument(
+        "--trade",
+        action="store_true",
+        help="testnet/demo: place orders in the tour and run the live phase; needs BINFUT_API_KEY and "
+        "BINFUT_API_SECRET (always on locally)",
+    )
+    parser.add_argument(
+        "--history-days",
+        type=float,
+        default=None,
+        help="days of history to download and backtest (default: 3 locally, where the exchange "
+        "generates them first; 1 on testnet/demo)",
+    )
+    parser.add_argument(
+        "--out", default="demo-out", help="where the dataset and the report go (testnet/demo: its OUT/ENV subdirectory)"
+    )
+    parser.add_argument(
+        "--live-seconds",
+        type=float,
+        default=30.0,
+        help="length of the live run in seconds (0: skip it); Binance closes a bar a minute, "
+        "so a short testnet run shows the streams and the dashboard rather than trades",
+    )
     args = parser.parse_args(argv)
+    remote = args.env != "local"
+    days = args.history_days if args.history_days is not None else (1.0 if remote else 3.0)
+    # A separate directory per environment: the local exchange's synthetic bars must never merge with Binance's.
+    out = Path(args.out) / args.env if remote else Path(args.out)
+    trade = args.trade or not remote
+    try:
+        remote_target = remote_venue(args.env, trade) if remote else None
+    except ConfigError as exc:
+        print(f"binfut-demo: error: {exc}", file=sys.stderr)
+        return 2
     started = time.perf_counter()
     console.print("[bold]binfut demo[/] — Binance USD-M Futures, end to end")
+    opened = local_exchange(args.speed, args.seed, days) if remote_target is None else nullcontext(remote_target)
     try:
-        if args.env == "local":
-            out = Path(args.out)
-            with local_exchange(args.speed, args.seed, args.history_days) as (url, exchange_clock):
-                with Client(DEMO_KEY, DEMO_SECRET, env="local", base_url=url, config=ClientConfig()) as client:
-                    run_sync(client, trade=True)
-                asyncio.run(run_async(url, DEMO_KEY, DEMO_SECRET, "local"))
-                data_dir = run_download(url, out, args.history_days)
-                files = run_backtest_phase(data_dir, out)
-                if args.live_seconds > 0:
-                    run_live_phase(url, exchange_clock, args.live_seconds)
-            console.print(f"\n[bold]report written:[/] {files.html.resolve()}")
-        else:
-            with Client(env=args.env) as client:
-                run_sync(client, trade=args.trade)
-            asyncio.run(run_async(None, None, None, args.env))  # type: ignore[arg-type]
+        with opened as venue:
+            if remote and not trade:
+                console.print(f"read-only on {venue.name}: add --trade (with API keys) for orders and the live phase")
+            with venue.client() as client:
+                run_sync(client, trade=trade)
+            asyncio.run(run_async(venue))
+            data_dir = run_download(venue, out, days)
+            files = run_backtest_phase(venue, data_dir, out)
+            if args.live_seconds > 0 and trade:
+                run_live_phase(venue, args.live_seconds)
+            elif args.live_seconds > 0:
+                step("11. Live: skipped")
+                console.print(f"the live phase places orders on {venue.name}, so it runs only with --trade")
+        console.print(f"\n[bold]report written:[/] {files.html.resolve()}")
     except BinfutError as exc:
         console.print(f"[red]error:[/] {type(exc).__name__}: {exc}")
         return 1
