@@ -371,19 +371,28 @@ def check_order_margin(
     """Raise -2027 / -2019 if a new opening order does not fit the leverage cap / available balance."""
     if acct.unlimited or bucket == NO_MARGIN:
         return
-    # -2027: position notional plus open orders on the opening side may not exceed maxNotionalValue
+    # -2027: the position the account would hold if its open orders on this side all filled may not
+    # exceed maxNotionalValue. In one-way mode that is the signed position plus the side's orders (so a
+    # reversal counts only what it opens, and a reduction always fits); in hedge mode both positions
+    # plus the orders of the side.
     mark = marks.get(spec.symbol)
-    pos_notional = ZERO
-    for pos in st.sides:  # BOTH, LONG, SHORT
-        if pos is not None:
-            amt = pos.amount
-            if amt:  # Position.size x (mark or entry)
-                pos_notional += Decimal(amt if amt > 0 else -amt) * spec.step_size * (mark or pos.entry)
-    open_units = st.units[bucket] + units
+    open_notional = Decimal(st.units[bucket] + units) * spec.unit
+    if acct.hedge:
+        exposure = open_notional
+        for pos in st.sides:  # BOTH, LONG, SHORT
+            if pos is not None:
+                amt = pos.amount
+                if amt:  # Position.size x (mark or entry)
+                    exposure += Decimal(amt if amt > 0 else -amt) * spec.step_size * (mark or pos.entry)
+    else:
+        pos = st.sides[0]
+        amt = pos.amount if pos is not None else 0
+        signed = Decimal(amt) * spec.step_size * (mark or pos.entry) if pos is not None and amt else ZERO
+        exposure = signed + open_notional if bucket == BUY_BOTH else open_notional - signed
     cap = st.cap
     if cap[0] != st.leverage:
         cap = st.cap = (st.leverage, spec.max_notional(st.leverage))
-    if pos_notional + Decimal(open_units) * spec.unit > cap[1]:
+    if exposure > cap[1]:
         raise reject(-2027)
     # -2019: the margin the order adds (the larger side may not change at all) vs available balance
     _, before, buy, sell = _om(acct, spec, st)

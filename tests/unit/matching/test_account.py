@@ -9,6 +9,7 @@ import pytest
 
 from binfut.errors import ApiError, OrderRejected
 from binfut.matching import (
+    CancelOrder,
     ChangeLeverage,
     ChangeMarginType,
     ChangeMultiAssetsMode,
@@ -210,6 +211,30 @@ def test_leverage_rules(venue: SimulatedVenue, h: Any) -> None:
     with pytest.raises(OrderRejected) as cap:  # 60 000 notional does not fit under 125x
         venue.execute("mm", ChangeLeverage(symbol="BTCUSDT", leverage=125))
     assert cap.value.code == -2027
+
+
+def test_the_leverage_cap_counts_what_an_order_would_open_not_what_it_closes(venue: SimulatedVenue, h: Any) -> None:
+    # Arrange: at 125x BTCUSDT allows 50 000 USDT of position; alice is short 1.5 BTC at 30 000 = 45 000
+    venue.execute("alice", ChangeLeverage(symbol="BTCUSDT", leverage=125))
+    h.place(venue, "mm", "BUY", "1.5", "30000")
+    h.place(venue, "alice", "SELL", "1.5", "30000")
+    h.mark(venue, "30000")
+    assert venue.position_risk("alice")[0].position_amt == D("-1.5")
+
+    # a plain buy of 1 only reduces the short (-45 000 + 29 000): it fits although 45 000 + 29 000 would not
+    reduce = h.place(venue, "alice", "BUY", "1", "29000")
+    venue.execute("alice", CancelOrder(symbol="BTCUSDT", order_id=reduce.value.order_id))
+    # a buy of 3 reverses to long 1.5: -45 000 + 87 000 = 42 000 <= 50 000
+    flip = h.place(venue, "alice", "BUY", "3", "29000")
+    venue.execute("alice", CancelOrder(symbol="BTCUSDT", order_id=flip.value.order_id))
+    # a buy of 3.3 would end long 1.8: -45 000 + 95 700 = 50 700 > 50 000
+    with pytest.raises(OrderRejected) as cap:
+        h.place(venue, "alice", "BUY", "3.3", "29000")
+    assert cap.value.code == -2027
+    # on the short side the position counts in full: 45 000 + 6 000 > 50 000
+    with pytest.raises(OrderRejected) as more:
+        h.place(venue, "alice", "SELL", "0.2", "30000")
+    assert more.value.code == -2027
 
 
 def test_margin_type_rules(venue: SimulatedVenue, h: Any) -> None:

@@ -99,12 +99,15 @@ def ref_margin_check(acct: Account, spec: SymbolSpec, st: SymbolState, bucket: i
                      specs: dict[str, SymbolSpec], marks: dict[str, D]) -> int | None:
     """The -2027 / -2019 decision of check_order_margin, spelled out (None = accepted)."""
     mark = marks.get(spec.symbol)
-    pos_notional = ZERO
-    for side in (PositionSide.BOTH, PositionSide.LONG, PositionSide.SHORT):
-        pos = acct.positions.get((spec.symbol, side))
-        if pos is not None and pos.amount:
-            pos_notional += pos.size * (mark or pos.entry)
-    if pos_notional + D(st.units[bucket] + units) * spec.unit > spec.max_notional(st.leverage):
+    orders = D(st.units[bucket] + units) * spec.unit  # what the side's open orders would add
+    if acct.hedge:  # both positions plus the side's orders
+        held = [p for (sym, _), p in acct.positions.items() if sym == spec.symbol and p.amount]
+        after = sum((p.size * (mark or p.entry) for p in held), ZERO) + orders
+    else:  # the signed position the side's orders would lead to, counted in their direction
+        both = acct.positions.get((spec.symbol, PositionSide.BOTH))
+        signed = D(both.amount) * spec.step_size * (mark or both.entry) if both is not None and both.amount else ZERO
+        after = signed + orders if bucket == BUY_BOTH else orders - signed
+    if after > spec.max_notional(st.leverage):
         return -2027
     need = ref_order_margin(acct, spec, st, (bucket, lots, units)) - ref_order_margin(acct, spec, st)
     if need > 0 and need > ref_available(acct, specs, marks):
