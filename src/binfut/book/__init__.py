@@ -8,11 +8,12 @@ opens a socket, sleeps or reads a clock.
 - :mod:`binfut.book.sync`: :class:`BookSync`, one symbol's state machine (:data:`TRANSITIONS`).
 - :mod:`binfut.book.manager`: :class:`BookManager`, many symbols and their snapshot queue.
 - :mod:`binfut.book.budget`: how many snapshots the request-weight limit allows now.
-- :mod:`binfut.book.decode`: the ``depthUpdate`` / snapshot Structs and their decoder.
+- :mod:`binfut.book.decode`: the ``depthUpdate`` / snapshot Structs, their decoder, and
+  :func:`depth_snapshot` (any form of the ``GET /fapi/v1/depth`` answer, the client's model included).
 """
 
 from binfut.book.budget import DEPTH_WEIGHTS, SnapshotBudget, depth_weight, snapshot_budget
-from binfut.book.decode import DepthDecoder, DepthSnapshot, DepthUpdate
+from binfut.book.decode import DepthDecoder, DepthSnapshot, DepthUpdate, SnapshotLike, depth_snapshot
 from binfut.book.levels import BookSide, Depth, FillEstimate, Level, OrderBook, PriceLike
 from binfut.book.manager import BookManager, SnapshotPlan
 from binfut.book.sync import (
@@ -59,6 +60,7 @@ __all__ = [
     "PriceLike",
     "Resynced",
     "SnapshotBudget",
+    "SnapshotLike",
     "SnapshotLoaded",
     "SnapshotPlan",
     "Stale",
@@ -67,6 +69,7 @@ __all__ = [
     "SyncOutcome",
     "SyncState",
     "Transition",
+    "depth_snapshot",
     "depth_weight",
     "render_transitions",
     "snapshot_budget",

@@ -1,24 +1,32 @@
-"""The two wire shapes the local book consumes, and their fast msgspec decoders.
+"""The two wire shapes the local book consumes, their fast msgspec decoders, and the snapshot converter.
 
 Owns ``DepthUpdate`` (the ``<symbol>@depth`` stream's ``depthUpdate`` event) and ``DepthSnapshot`` (the
-``GET /fapi/v1/depth`` response). Rules kept here:
+``GET /fapi/v1/depth`` response), and :func:`depth_snapshot`, the one place any form of that response
+(the REST client's model, a mapping, the raw body) becomes a ``DepthSnapshot``. Rules kept here:
 
-- Prices and quantities stay ``str``: the book turns them into ticks itself, never via ``float``.
+- Prices and quantities stay ``str``: the book turns them into ticks itself, never via ``float``; a
+  ``Decimal`` becomes its plain digits (``"0.00000001"``, never ``"1E-8"``), trailing zeros kept.
 - Readable snake_case attributes map to Binance's one-letter keys with ``msgspec.field(name=...)``; the
   event type ``e`` is the Struct tag, so decoding any other event fails instead of yielding junk.
 - Structs are ``frozen`` and ``gc=False`` (they hold no cycles) and carry no behaviour.
 - Decode failures surface as :class:`binfut.errors.RemoteProtocolError` carrying msgspec's message.
 
-``binfut.protocol.events`` may re-export ``DepthUpdate``; it lives here so the book depends on nothing else.
+``binfut.protocol.events`` may re-export ``DepthUpdate``; it lives here so the book depends on no stream
+code. The book knows the REST response models (sans-IO data), never a client or transport.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any, TypeAlias
+
 import msgspec
 
 from binfut.errors import RemoteProtocolError
+from binfut.protocol.models.market import OrderBook as _DepthModel
 
-__all__ = ["DepthDecoder", "DepthSnapshot", "DepthUpdate"]
+__all__ = ["DepthDecoder", "DepthSnapshot", "DepthUpdate", "SnapshotLike", "depth_snapshot"]
 
 PriceLevel = tuple[str, str]
 """One ``[price, qty]`` pair as Binance sends it."""
@@ -80,6 +88,10 @@ class DepthSnapshot(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     transaction_time_ms: int = msgspec.field(name="T", default=0)
     bids: list[PriceLevel]
     asks: list[PriceLevel]
+
+
+SnapshotLike: TypeAlias = DepthSnapshot | _DepthModel | Mapping[str, Any] | bytes | str
+"""A ``GET /fapi/v1/depth`` answer in any form :func:`depth_snapshot` accepts."""
 
 
 class _Combined(msgspec.Struct, frozen=True, gc=False):
@@ -145,6 +157,79 @@ class DepthDecoder:
             return self._snapshot.decode(body)
         except msgspec.DecodeError as exc:
             raise _remote_error("bad depth snapshot", exc) from exc
+
+
+def depth_snapshot(answer: SnapshotLike, *, decoder: DepthDecoder | None = None) -> DepthSnapshot:
+    """A ``GET /fapi/v1/depth`` answer as the book takes it.
+
+    Parameters
+    ----------
+    answer : SnapshotLike
+        A :class:`DepthSnapshot` (returned as is); what ``Client.depth`` / ``AsyncClient.depth`` return
+        (:class:`binfut.protocol.models.OrderBook`, ``Decimal`` levels); a mapping with Binance's keys
+        (``lastUpdateId``, ``E``, ``T``, ``bids``, ``asks``), e.g. ``json.loads`` of the body; or the raw
+        response body as ``bytes`` / ``str``.
+    decoder : DepthDecoder | None
+        Decoder for a raw body; a new one when ``None``.
+
+    Returns
+    -------
+    DepthSnapshot
+        Prices and quantities as exact decimal strings (``Decimal("7.6110")`` gives ``"7.6110"``).
+
+    Raises
+    ------
+    RemoteProtocolError
+        If a raw body or a mapping is not a depth snapshot (msgspec's location as ``path``).
+    TypeError
+        If ``answer`` is none of the accepted types.
+
+    References
+    ----------
+    https://developers.binance.com/docs/derivatives/usds-margined-futures/market-data/rest-api/Order-Book
+    """
+    if isinstance(answer, DepthSnapshot):
+        return answer
+    if isinstance(answer, _DepthModel):
+        # The client decoded the strings into Decimals exactly; turn them back without losing a digit.
+        return DepthSnapshot(
+            last_update_id=answer.last_update_id,
+            event_time_ms=answer.event_time_ms,
+            transaction_time_ms=answer.transaction_time_ms,
+            bids=[(_text(price), _text(qty)) for price, qty in answer.bids],
+            asks=[(_text(price), _text(qty)) for price, qty in answer.asks],
+        )
+    if isinstance(answer, bytes | str):
+        return (decoder if decoder is not None else DepthDecoder()).decode_snapshot(answer)
+    if isinstance(answer, Mapping):
+        return _from_mapping(answer)
+    kind = type(answer)
+    raise TypeError(
+        f"not a depth snapshot: {kind.__module__}.{kind.__qualname__}; expected a DepthSnapshot, the "
+        "binfut.protocol.models.OrderBook that Client.depth returns, a mapping with Binance's keys "
+        "or the raw bytes/str body"
+    )
+
+
+def _text(value: Decimal) -> str:
+    """Plain digits: ``format(..., "f")`` never writes an exponent and keeps trailing zeros."""
+    return format(value, "f")
+
+
+def _from_mapping(answer: Mapping[str, Any]) -> DepthSnapshot:
+    data = dict(answer)
+    for side in ("bids", "asks"):
+        levels = data.get(side)
+        if isinstance(levels, list | tuple):
+            # Only Decimals are rewritten; any other non-string (a float) is left for msgspec to refuse.
+            data[side] = [
+                [_text(v) if isinstance(v, Decimal) else v for v in level] if isinstance(level, list | tuple) else level
+                for level in levels
+            ]
+    try:
+        return msgspec.convert(data, DepthSnapshot)
+    except msgspec.ValidationError as exc:
+        raise _remote_error("bad depth snapshot", exc) from exc
 
 
 def _remote_error(what: str, exc: msgspec.DecodeError) -> RemoteProtocolError:

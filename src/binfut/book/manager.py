@@ -19,7 +19,7 @@ from decimal import Decimal
 import msgspec
 
 from binfut.book.budget import depth_weight, snapshot_budget
-from binfut.book.decode import DepthDecoder, DepthSnapshot, DepthUpdate
+from binfut.book.decode import DepthDecoder, DepthUpdate, SnapshotLike, depth_snapshot
 from binfut.book.levels import OrderBook
 from binfut.book.sync import DEFAULT_BUFFER_LIMIT, Applied, BookSync, Ignored, SyncOutcome
 
@@ -129,19 +129,33 @@ class BookManager:
         """
         return self.feed_diff(self._decoder.decode(frame))
 
-    def feed_snapshot(self, symbol: str, snapshot: DepthSnapshot | bytes | str) -> SyncOutcome:
-        """Hand ``symbol`` the answer to its snapshot request (decoded, or the raw response body).
+    def feed_snapshot(self, symbol: str, snapshot: SnapshotLike) -> SyncOutcome:
+        """Hand ``symbol`` the answer to its snapshot request.
+
+        Parameters
+        ----------
+        symbol : str
+            The symbol the snapshot was requested for.
+        snapshot : SnapshotLike
+            The answer in any form :func:`~binfut.book.depth_snapshot` takes: what ``client.depth(...)``
+            returns, a :class:`DepthSnapshot`, a mapping with Binance's keys or the raw response body.
+
+        Returns
+        -------
+        SyncOutcome
+            The machine's outcome, or ``Ignored`` for a symbol not managed.
 
         Raises
         ------
         RemoteProtocolError
-            If a raw body is not a depth snapshot.
+            If a raw body or mapping is not a depth snapshot.
+        TypeError
+            If ``snapshot`` is none of those types.
         """
         sync = self._syncs.get(symbol)
         if sync is None:
             return Ignored(symbol, "symbol not managed")
-        if not isinstance(snapshot, DepthSnapshot):
-            snapshot = self._decoder.decode_snapshot(snapshot)
+        snapshot = depth_snapshot(snapshot, decoder=self._decoder)
         self._in_flight.discard(symbol)
         outcome = sync.feed_snapshot(snapshot)
         self._track(sync)

@@ -24,7 +24,7 @@ from typing import ClassVar, NamedTuple
 
 import msgspec
 
-from binfut.book.decode import DepthSnapshot, DepthUpdate
+from binfut.book.decode import DepthSnapshot, DepthUpdate, SnapshotLike, depth_snapshot
 from binfut.book.levels import OrderBook
 
 __all__ = [
@@ -307,15 +307,29 @@ class BookSync:
         assert outcome is not None  # only RESET rows report nothing
         return outcome
 
-    def feed_snapshot(self, snapshot: DepthSnapshot) -> SyncOutcome:
+    def feed_snapshot(self, snapshot: SnapshotLike) -> SyncOutcome:
         """Take a ``GET /fapi/v1/depth`` response for this symbol.
+
+        Parameters
+        ----------
+        snapshot : SnapshotLike
+            The answer in any form :func:`~binfut.book.depth_snapshot` takes: what ``client.depth(...)``
+            returns, a :class:`DepthSnapshot`, a mapping with Binance's keys or the raw response body.
 
         Returns
         -------
         SyncOutcome
             ``Resynced`` when buffered diffs complete the sync, ``SnapshotLoaded`` when the spanning diff
             has not arrived yet, ``Stale`` when a newer snapshot is needed, ``Ignored`` while live.
+
+        Raises
+        ------
+        RemoteProtocolError
+            If a raw body or mapping is not a depth snapshot.
+        TypeError
+            If ``snapshot`` is none of those types.
         """
+        snapshot = depth_snapshot(snapshot)
         outcome = self._step(self._classify_snapshot(snapshot), None, snapshot)
         assert outcome is not None
         return outcome

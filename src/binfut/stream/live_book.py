@@ -31,7 +31,6 @@ from binfut.book import (
     DEFAULT_BUFFER_LIMIT,
     BookManager,
     BookSide,
-    DepthSnapshot,
     DepthUpdate,
     GapDetected,
     Level,
@@ -79,30 +78,6 @@ class BookStats(msgspec.Struct, frozen=True, kw_only=True):
     resyncs: int
 
 
-def _text(value: Any) -> str:
-    """A price or quantity as the plain decimal string the book parses (``Decimal`` never as ``1E-8``)."""
-    return format(value, "f") if isinstance(value, Decimal) else str(value)
-
-
-def _snapshot(answer: Any) -> DepthSnapshot | bytes | str:
-    """``GET /fapi/v1/depth`` as the book takes it: from the client's model, a mapping or the raw body."""
-    if isinstance(answer, DepthSnapshot | bytes | str):
-        return answer
-    get = answer.get if isinstance(answer, Mapping) else lambda key, default=None: getattr(answer, key, default)
-    last = get("last_update_id")
-    if last is None:
-        last = get("lastUpdateId")
-    if last is None:
-        raise TypeError(f"not a depth snapshot: {type(answer).__name__}")
-    return DepthSnapshot(
-        last_update_id=int(last),
-        event_time_ms=int(get("event_time_ms", 0) or get("E", 0) or 0),
-        transaction_time_ms=int(get("transaction_time_ms", 0) or get("T", 0) or 0),
-        bids=[(_text(p), _text(q)) for p, q in get("bids", [])],
-        asks=[(_text(p), _text(q)) for p, q in get("asks", [])],
-    )
-
-
 class LiveOrderBook:
     """Local order books of many symbols, kept exact and live.
 
@@ -111,8 +86,9 @@ class LiveOrderBook:
     manager : StreamManager
         Carries the diff-depth streams; lifecycle events are published through it.
     client : AsyncClient
-        Anything with ``await depth(symbol=..., limit=...)`` and ``rate_limit_usage()`` (its ``limiter`` and
-        ``clock`` are used when present).
+        Anything with ``await depth(symbol=..., limit=...)`` answering in a form
+        :func:`binfut.book.depth_snapshot` takes, and ``rate_limit_usage()`` (its ``limiter`` and ``clock``
+        are used when present).
     symbols : iterable of str
         Symbols to keep, upper-case (more with :meth:`add`).
     speed : str | None
@@ -413,7 +389,7 @@ class LiveOrderBook:
         self._failures = 0
         if symbol not in self._books or self._closed:
             return
-        outcome = self._books.feed_snapshot(symbol, _snapshot(answer))
+        outcome = self._books.feed_snapshot(symbol, answer)
         if type(outcome) is Resynced or outcome.needs_snapshot:
             self._outcome(outcome)
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import msgspec
 import pytest
 
@@ -9,10 +12,12 @@ from binfut.book import (
     Applied,
     BookManager,
     Buffered,
+    DepthDecoder,
     DepthSnapshot,
     DepthUpdate,
     GapDetected,
     Ignored,
+    Level,
     NeedSnapshot,
     Resynced,
     SnapshotLoaded,
@@ -20,6 +25,11 @@ from binfut.book import (
     SyncState,
 )
 from binfut.errors import RemoteProtocolError
+from binfut.protocol.endpoints import endpoint
+from binfut.protocol.response import DecoderCache
+
+# Verbatim SUSHIUSDT GET /fapi/v1/depth?limit=1000 body (shared/realdata, see tests/fixtures/SOURCE.txt).
+REAL_BODY = (Path(__file__).resolve().parents[2] / "fixtures" / "http_market_depth__sushiusdt.json").read_bytes()
 
 
 def diff(symbol: str, first: int, final: int, prev: int) -> DepthUpdate:
@@ -32,6 +42,20 @@ def diff(symbol: str, first: int, final: int, prev: int) -> DepthUpdate:
         prev_final_update_id=prev,
         bids=[(f"{final}.0", "1")],
         asks=[("99999.0", "1")],
+    )
+
+
+def sushi_diff(first: int, final: int, prev: int) -> DepthUpdate:
+    """A SUSHIUSDT diff that changes no level: the book must equal the snapshot."""
+    return DepthUpdate(
+        event_time_ms=0,
+        transaction_time_ms=0,
+        symbol="SUSHIUSDT",
+        first_update_id=first,
+        final_update_id=final,
+        prev_final_update_id=prev,
+        bids=[],
+        asks=[],
     )
 
 
@@ -157,6 +181,48 @@ def test_frames_and_raw_snapshot_bodies() -> None:
     assert manager.book("BTCUSDT").best_ask_ticks() == 1001
     with pytest.raises(RemoteProtocolError):
         manager.feed_snapshot("BTCUSDT", b"{}")
+
+
+@pytest.mark.parametrize("form", ["client model", "mapping", "bytes", "str", "DepthSnapshot"])
+def test_feed_snapshot_takes_what_client_depth_returns_and_every_other_form(form: str) -> None:
+    # Arrange: the real SUSHIUSDT snapshot, decoded as Client.depth decodes it (the endpoint's return type).
+    body = REAL_BODY
+    model = DecoderCache().for_type(endpoint("depth").returns)(body)
+    answer = {
+        "client model": model,
+        "mapping": json.loads(body),
+        "bytes": body,
+        "str": body.decode(),
+        "DepthSnapshot": DepthDecoder().decode_snapshot(body),
+    }[form]
+    manager = BookManager()
+    manager.add("SUSHIUSDT", "0.001")
+    last = model.last_update_id
+    assert manager.feed_diff(sushi_diff(last - 1, last + 1, last - 2)) == NeedSnapshot("SUSHIUSDT")
+    manager.mark_requested(["SUSHIUSDT"])
+
+    # Act
+    outcome = manager.feed_snapshot("SUSHIUSDT", answer)
+
+    # Assert: live, nothing in flight, and the levels are Binance's exactly.
+    assert outcome == Resynced("SUSHIUSDT", last, last + 1, 1)
+    assert (manager.in_flight(), manager.waiting()) == ([], [])
+    book = manager.book("SUSHIUSDT")
+    assert book.top("bid", 2) == [Level(p, q) for p, q in model.bids[:2]]
+    assert book.top("ask", 1000) == [Level(p, q) for p, q in model.asks]
+    assert [qty for _, qty in book.top_ticks("ask")] == [qty for _, qty in json.loads(body)["asks"]]  # wire strings
+
+
+def test_feed_snapshot_of_another_type_is_a_type_error() -> None:
+    manager = BookManager()
+    manager.add("BTCUSDT", "0.10")
+    manager.feed_diff(diff("BTCUSDT", 10, 12, 9))
+    manager.mark_requested(["BTCUSDT"])
+
+    with pytest.raises(TypeError, match="not a depth snapshot: builtins.NoneType"):
+        manager.feed_snapshot("BTCUSDT", None)  # type: ignore[arg-type]
+
+    assert manager["BTCUSDT"].needs_snapshot
 
 
 # ---------------------------------------------------------------------------------------------- budget

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from decimal import Decimal
+from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -14,11 +17,13 @@ from binfut.book import (
     Applied,
     BookSync,
     Buffered,
+    DepthDecoder,
     DepthSnapshot,
     DepthUpdate,
     Dropped,
     GapDetected,
     Ignored,
+    Level,
     NeedSnapshot,
     Resynced,
     SnapshotLoaded,
@@ -29,6 +34,8 @@ from binfut.book import (
     SyncState,
     render_transitions,
 )
+from binfut.protocol.endpoints import endpoint
+from binfut.protocol.response import DecoderCache
 
 S, In = SyncState, SyncInput
 
@@ -356,3 +363,52 @@ def test_model_book_is_exact_whenever_live(stream: tuple[list[DepthUpdate], list
             assert sync.update_id in by_id
         if j - 1 in lost and j > 0 and isinstance(out, Applied):
             raise AssertionError("applied a diff right after a lost one")
+
+
+# ---------------------------------------------------------------------------------------------- snapshot forms
+
+# Verbatim SUSHIUSDT GET /fapi/v1/depth?limit=1000 body (shared/realdata, see tests/fixtures/SOURCE.txt).
+REAL_BODY = (Path(__file__).resolve().parents[2] / "fixtures" / "http_market_depth__sushiusdt.json").read_bytes()
+REAL_ID = 600859605926
+SNAPSHOT_FORMS: dict[str, Callable[[], Any]] = {
+    "client model": lambda: DecoderCache().for_type(endpoint("depth").returns)(REAL_BODY),  # what Client.depth returns
+    "DepthSnapshot": lambda: DepthDecoder().decode_snapshot(REAL_BODY),
+    "mapping": lambda: json.loads(REAL_BODY),
+    "bytes": lambda: REAL_BODY,
+    "str": lambda: REAL_BODY.decode(),
+}
+
+
+@pytest.mark.parametrize("form", SNAPSHOT_FORMS)
+def test_feed_snapshot_takes_every_form_of_the_answer(form: str) -> None:
+    # Arrange: a buffered diff spanning the real snapshot's lastUpdateId removes the best bid.
+    sync = BookSync("SUSHIUSDT", "0.001")
+    spanning = DepthUpdate(
+        event_time_ms=0,
+        transaction_time_ms=0,
+        symbol="SUSHIUSDT",
+        first_update_id=REAL_ID - 3,
+        final_update_id=REAL_ID + 2,
+        prev_final_update_id=REAL_ID - 4,
+        bids=[("7.6110", "0")],
+        asks=[],
+    )
+    assert sync.feed_diff(spanning) == NeedSnapshot("SUSHIUSDT")
+
+    # Act
+    outcome = sync.feed_snapshot(SNAPSHOT_FORMS[form]())
+
+    # Assert
+    assert outcome == Resynced("SUSHIUSDT", REAL_ID, REAL_ID + 2, 1)
+    assert sync.book.best_bid() == Level(Decimal("7.6080"), Decimal("161"))
+    assert sync.book.best_ask() == Level(Decimal("7.6120"), Decimal("297"))
+    assert (sync.book.level_count("bid"), sync.book.level_count("ask")) == (999, 1000)
+
+
+def test_feed_snapshot_refuses_other_types_and_keeps_its_state() -> None:
+    sync = buffering()
+
+    with pytest.raises(TypeError, match="not a depth snapshot: builtins.list"):
+        sync.feed_snapshot([20, [], []])  # type: ignore[arg-type]
+
+    assert (sync.state, sync.buffered) == (S.BUFFERING, 1)
