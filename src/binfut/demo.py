@@ -23,6 +23,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -51,13 +52,44 @@ def step(title: str) -> None:
     console.rule(f"[bold cyan]{title}")
 
 
+def _is_number(value: Any) -> bool:
+    if isinstance(value, int | float | Decimal):
+        return True
+    text = str(value).replace(",", "").removesuffix("%").removesuffix("x")
+    try:
+        Decimal(text)
+    except ArithmeticError:
+        return False
+    return text not in ("", "NaN", "Infinity")
+
+
 def table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
-    t = Table(title=title, title_justify="left")
-    for c in columns:
-        t.add_column(c)
+    """A rich table; columns whose every cell is a number are right-aligned. No header when all are blank."""
+    t = Table(title=title, title_justify="left", show_header=any(columns))
+    for i, c in enumerate(columns):
+        cells = [r[i] for r in rows]
+        numeric = bool(cells) and all(_is_number(v) for v in cells)
+        t.add_column(c, justify="right" if numeric else "left")
     for r in rows:
         t.add_row(*(str(v) for v in r))
     console.print(t)
+
+
+def plain(value: Any) -> str:
+    """A decimal as Binance would print it without the padding zeros: ``0.0100`` -> ``0.01``, never ``1E+1``."""
+    if value is None or value == "":
+        return "-"
+    return format(Decimal(value).normalize(), "f")
+
+
+def usd(value: Any, places: int = 2) -> str:
+    """An amount of USDT (or a price) rounded for reading, with thousands separators."""
+    return "-" if value is None or value == "" else f"{Decimal(value):,.{places}f}"
+
+
+def utc(ms: int, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:
+    """Epoch milliseconds as UTC wall time."""
+    return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime(fmt)
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,7 +163,9 @@ def run_sync(client: Client, trade: bool) -> None:
     step("1. Connectivity and clock")
     server = client.server_time()
     offset = client.sync_time()
-    console.print(f"server time {server.server_time_ms} ms, measured offset {offset:+d} ms")
+    console.print(
+        f"server time {utc(server.server_time_ms)} UTC ({server.server_time_ms} ms), clock offset {offset:+d} ms"
+    )
 
     step("2. Exchange information")
     info = client.exchange_info()
@@ -139,9 +173,16 @@ def run_sync(client: Client, trade: bool) -> None:
     for s in info.symbols[:6]:
         pf, lot = s.price_filter, s.lot_size
         rows.append(
-            [s.symbol, s.status, pf.tick_size if pf else "", lot.step_size if lot else "", lot.min_qty if lot else ""]
+            [
+                s.symbol,
+                s.status,
+                plain(pf.tick_size) if pf else "-",
+                plain(lot.step_size) if lot else "-",
+                plain(lot.min_qty) if lot else "-",
+            ]
         )
-    table("symbols and filters", ["symbol", "status", "tickSize", "stepSize", "minQty"], rows)
+    shown = f" (first 6 of {len(info.symbols)})" if len(info.symbols) > 6 else ""
+    table(f"symbols and filters{shown}", ["symbol", "status", "tickSize", "stepSize", "minQty"], rows)
     limits = [[r.rate_limit_type, f"{r.interval_num} {r.interval}", r.limit] for r in info.rate_limits]
     table("rate limits", ["type", "window", "limit"], limits)
 
@@ -151,19 +192,39 @@ def run_sync(client: Client, trade: bool) -> None:
     table(
         f"{SYMBOL} order book (lastUpdateId {book.last_update_id})",
         ["bid qty", "bid", "ask", "ask qty"],
-        [[b[1], b[0], a[0], a[1]] for b, a in zip(book.bids, book.asks)],
+        [[b[1], usd(b[0]), usd(a[0]), a[1]] for b, a in zip(book.bids, book.asks)],
     )
     frame = client.klines_df(symbol=SYMBOL, interval="1m", limit=500)
-    console.print(f"klines_df: {len(frame)} one-minute bars, dtypes {dict(frame.dtypes.astype(str))}")
-    console.print(frame.tail(5).to_string())
+    console.print(
+        f"klines_df: pandas DataFrame, {len(frame)} 1m bars × {len(frame.columns)} columns, UTC open-time index"
+    )
+    table(
+        f"{SYMBOL} klines_df.tail(5), main columns",
+        ["open time (UTC)", "open", "high", "low", "close", "volume"],
+        [
+            [
+                r.Index.strftime("%Y-%m-%d %H:%M"),
+                f"{r.open:,.2f}",
+                f"{r.high:,.2f}",
+                f"{r.low:,.2f}",
+                f"{r.close:,.2f}",
+                f"{r.volume:,.3f}",
+            ]
+            for r in frame.tail(5).itertuples()
+        ],
+    )
     mark = client.mark_price(symbol=SYMBOL)
-    console.print(f"mark {mark.mark_price}  index {mark.index_price}  funding rate {mark.last_funding_rate}")
+    funding = "-" if mark.last_funding_rate is None else f"{mark.last_funding_rate * 100:.4f}%"
+    next_funding = f" (next at {utc(mark.next_funding_time_ms, '%H:%M')} UTC)" if mark.next_funding_time_ms else ""
+    console.print(
+        f"mark price {usd(mark.mark_price)}, index {usd(mark.index_price)}, funding rate {funding}{next_funding}"
+    )
 
     if not trade:
         return
 
     step("4. Orders: post-only limit, query, cancel")
-    client.change_leverage(symbol=SYMBOL, leverage=5)
+    leverage = client.change_leverage(symbol=SYMBOL, leverage=5).leverage
     bid = book.bids[0][0]
     client.load_filters()
     tick = client.symbol_filters(SYMBOL).tick_size
@@ -172,7 +233,8 @@ def run_sync(client: Client, trade: bool) -> None:
         symbol=SYMBOL, side="BUY", type="LIMIT", time_in_force="GTX", quantity="0.010", price=price
     )
     console.print(
-        f"placed {order.side} {order.orig_qty} @ {order.price} → {order.status} (clientOrderId {order.client_order_id})"
+        f"placed {order.side} {order.orig_qty} @ {usd(order.price)} → {order.status} "
+        f"(clientOrderId {order.client_order_id})"
     )
     queried = client.query_order(symbol=SYMBOL, orig_client_order_id=order.client_order_id)
     console.print(f"queried by client id → status {queried.status}")
@@ -189,7 +251,7 @@ def run_sync(client: Client, trade: bool) -> None:
 
     step("6. A market order opens a position; a stop-loss guards it")
     filled = client.new_order(symbol=SYMBOL, side="BUY", type="MARKET", quantity="0.050", new_order_resp_type="RESULT")
-    console.print(f"market buy → {filled.status}, executed {filled.executed_qty} @ avg {filled.avg_price}")
+    console.print(f"market buy → {filled.status}, executed {filled.executed_qty} @ avg {usd(filled.avg_price)}")
     stop_price = client.round_price(SYMBOL, Decimal(filled.avg_price or bid) * Decimal("0.95"))
     algo = client.new_algo_order(
         algo_type="CONDITIONAL",
@@ -200,7 +262,7 @@ def run_sync(client: Client, trade: bool) -> None:
         close_position=True,
         working_type="MARK_PRICE",
     )
-    console.print(f"stop-market (algo {algo.algo_id}) at {stop_price} on MARK_PRICE → {algo.algo_status}")
+    console.print(f"stop-market (algo {algo.algo_id}) at {usd(stop_price)} on MARK_PRICE → {algo.algo_status}")
     positions = [p for p in client.position_risk(symbol=SYMBOL) if p.position_amt]
     table(
         "position",
@@ -208,21 +270,22 @@ def run_sync(client: Client, trade: bool) -> None:
         [
             [
                 p.symbol,
-                p.position_amt,
-                p.entry_price,
-                p.mark_price,
-                p.unrealized_profit,
-                p.liquidation_price,
-                getattr(p, "leverage", ""),
+                str(p.position_amt),
+                usd(p.entry_price),
+                usd(p.mark_price),
+                usd(p.unrealized_profit),
+                # Binance sends 0 when the margin covers any move (no liquidation price)
+                usd(p.liquidation_price) if p.liquidation_price else "none",
+                f"{leverage}x",
             ]
             for p in positions
         ],
     )
     balances = [b for b in client.balance() if b.asset == "USDT"]
     table(
-        "USDT",
-        ["wallet", "available", "cross uPnL"],
-        [[b.balance, b.available_balance, b.cross_un_pnl] for b in balances],
+        "USDT balance",
+        ["wallet", "available", "unrealized PnL"],
+        [[usd(b.balance), usd(b.available_balance), usd(b.cross_un_pnl)] for b in balances],
     )
 
     step("7. Close everything")
@@ -230,9 +293,13 @@ def run_sync(client: Client, trade: bool) -> None:
     closed = client.new_order(
         symbol=SYMBOL, side="SELL", type="MARKET", quantity="0.050", reduce_only=True, new_order_resp_type="RESULT"
     )
-    console.print(f"reduce-only market sell → {closed.status} @ {closed.avg_price}")
+    console.print(f"reduce-only market sell → {closed.status} @ avg {usd(closed.avg_price)}")
     income = client.income(symbol=SYMBOL, limit=20)
-    table("income", ["type", "amount", "asset"], [[i.income_type, i.income, i.asset] for i in income])
+    table(
+        "income history",
+        ["time (UTC)", "type", "amount", "asset"],
+        [[utc(i.time_ms, "%H:%M:%S"), i.income_type, usd(i.income), i.asset] for i in income],
+    )
 
 
 async def run_async(venue: Venue) -> None:
@@ -241,9 +308,10 @@ async def run_async(venue: Venue) -> None:
         started = time.perf_counter()
         prices = await asyncio.gather(*(client.ticker_price(symbol=SYMBOL) for _ in range(50)))
         elapsed = time.perf_counter() - started
-        console.print(f"50 ticker requests in {elapsed * 1000:.0f} ms; last price {prices[-1].price}")
+        console.print(f"50 ticker requests in {elapsed * 1000:.0f} ms; last price {usd(prices[-1].price)}")
         usage = client.rate_limit_usage()
-        console.print(f"request weight used / allowed per window: {usage['weight']}")
+        windows = ", ".join(f"{used:,} of {limit:,} per {window}" for window, (used, limit) in usage["weight"].items())
+        console.print(f"request weight used: {windows or 'n/a'}")
 
 
 def run_download(venue: Venue, out: Path, days: float) -> Path:
@@ -253,7 +321,8 @@ def run_download(venue: Venue, out: Path, days: float) -> Path:
 
     step("9. History into the data store (Parquet + DuckDB)")
     console.print(
-        f"the last {days:g} day{'' if days == 1 else 's'} of 1m klines, mark-price klines and funding from {venue.name}"
+        f"{days:g} day{'' if days == 1 else 's'} of 1m klines, mark-price klines and funding rates "
+        f"for {SYMBOL} and ETHUSDT"
     )
     store = Store(out / "data")
     progress = RichProgress()
@@ -274,19 +343,28 @@ def run_download(venue: Venue, out: Path, days: float) -> Path:
             await client.aclose()
 
     report = asyncio.run(fetch())
-    rows = sum(r.rows for r in report.series)
+    limited, gaps = report.rate_limited, len(report.gaps)
     console.print(
-        f"{rows:,} rows in {report.requests} requests ({report.weight} weight of {report.weight_limit}/min), "
-        f"HTTP statuses {report.statuses}, gaps reported {len(report.gaps)}"
+        f"{report.rows:,} rows, {report.requests} requests, weight {report.weight}/{report.weight_limit:,} per "
+        f"minute, {limited or 'no'} 429/418, {gaps or 'no'} gap{'' if gaps == 1 else 's'}"
     )
-    table_ = store.sql(
+    summary = store.sql(
         "select symbol, count(*) as bars, min(open_time) as first, max(open_time) as last, "
-        "round(avg(close), 2) as avg_close from klines group by symbol order by symbol"
+        "avg(close) as avg_close from klines group by symbol order by symbol"
     )
     table(
         "DuckDB: select ... from klines group by symbol",
-        table_.column_names,
-        [list(r.values()) for r in table_.to_pylist()],
+        ["symbol", "bars", "first (UTC)", "last (UTC)", "avg close"],
+        [
+            [
+                r["symbol"],
+                f"{r['bars']:,}",
+                r["first"].strftime("%Y-%m-%d %H:%M"),
+                r["last"].strftime("%Y-%m-%d %H:%M"),
+                f"{r['avg_close']:,.2f}",
+            ]
+            for r in summary.to_pylist()
+        ],
     )
     return out / "data"
 
@@ -309,17 +387,24 @@ def run_backtest_phase(venue: Venue, data_dir: Path, out: Path) -> Any:
 
     m = compute_metrics(result)
     rows = [
-        ["bars", f"{m.bars:,} ({m.start} → {m.end}), engine {m.engine}"],
-        ["equity", f"{m.initial_balance} → {m.final_equity} USDT ({m.total_return:+.2%})"],
+        ["bars", f"{m.bars:,} one-minute bars, {m.engine} engine"],
+        ["period (UTC)", f"{m.start} → {m.end}"],
+        ["equity", f"{usd(m.initial_balance)} → {usd(m.final_equity)} USDT ({m.total_return:+.2%})"],
         ["Sharpe / Sortino", f"{m.sharpe:.2f} / {m.sortino:.2f}"],
         ["max drawdown", f"{m.max_drawdown:.2%}"],
         ["fills / round trips / win rate", f"{m.fills} / {m.round_trips} / {m.win_rate:.0%}"],
-        ["fees paid / funding", f"{m.fees} / {m.funding} USDT"],
+        ["fees paid / funding", f"{usd(m.fees)} / {usd(m.funding)} USDT"],
         ["exposure / liquidations", f"{m.exposure:.0%} / {m.liquidations}"],
     ]
-    table(f"{m.strategy} on {SYMBOL}", ["", ""], rows)
-    console.print(f"report: [bold]{files.html}[/] (+ {len(files.pngs)} PNG charts, fills.csv, summary.json)")
+    table(f"backtest: {m.strategy} 20/60 on {SYMBOL} 1m", ["", ""], rows)
+    console.print(f"report: [bold]{files.html}[/]")
+    console.print(f"        with {len(files.pngs)} PNG charts, fills.csv and summary.json beside it")
     return files
+
+
+#: The live phase's moving averages: short enough that the strategy decides within seconds on the local
+#: exchange (a bar closes every 2 s at the default speed), so the 30 s default run shows it trading.
+LIVE_SHORT, LIVE_LONG = 2, 4
 
 
 def run_live_phase(venue: Venue, seconds: float) -> Any:
@@ -328,17 +413,26 @@ def run_live_phase(venue: Venue, seconds: float) -> Any:
     from binfut.trading import LiveConfig, LiveRunner, RiskConfig
     from binfut.trading.dashboard import run_live_with_dashboard
 
-    step(f"11. Live: the MA crossover on {venue.name} for {seconds:g} s (REST + WebSocket, risk manager on)")
-    if venue.env != "local":
-        # Binance's bars close once a real minute; the accelerated local exchange closes one every 2 s.
+    step(f"11. Live: MA crossover {LIVE_SHORT}/{LIVE_LONG} on {venue.name} for {seconds:g} s")
+    bar_s = 60 / getattr(venue.clock, "speed", 1.0)  # the accelerated local exchange closes a 1m bar every 60/speed s
+    first_s = bar_s * LIVE_LONG
+    console.print(
+        f"Orders go over REST, prices and fills come over WebSocket, the risk manager is on. A one-minute bar "
+        f"closes every {_duration(bar_s)} here: the strategy decides after {LIVE_LONG} bars (about "
+        f"{_duration(first_s)} in) with market orders, and flattens its position at the end."
+    )
+    if seconds < first_s + bar_s:
         console.print(
-            "bars close once a minute here and the strategy waits for 8 of them: expect no trades in a short run"
+            f"[yellow]{seconds:g} s is too short for a decision: expect no orders "
+            f"(--live-seconds {int(first_s + 3 * bar_s)} or more shows trades)"
         )
 
     async def go() -> Any:
         async with venue.async_client() as client:
             strategy = MACross(
-                MACrossConfig(symbol=SYMBOL, short_window=3, long_window=8, quantity=Decimal("0.02"), leverage=5)
+                MACrossConfig(
+                    symbol=SYMBOL, short_window=LIVE_SHORT, long_window=LIVE_LONG, quantity=Decimal("0.02"), leverage=5
+                )
             )
             risk = RiskConfig(
                 max_leverage=Decimal("10"), max_position_notional=Decimal("5000"), max_drawdown=Decimal("0.2")
@@ -351,19 +445,58 @@ def run_live_phase(venue: Venue, seconds: float) -> Any:
     summary = asyncio.run(go())
     if not console.is_terminal:
         console.line()  # rich ends a live display without a newline when the output is not a terminal
+    if summary.orders:
+        table(
+            "orders sent live",
+            ["time (UTC)", "side", "type", "qty", "avg fill", "realized PnL", "why"],
+            _order_rows(summary),
+        )
+    positions = ", ".join(f"{symbol} {plain(amount)}" for symbol, amount in summary.positions.items()) or "none"
+    change = summary.final_wallet - summary.initial_balance
     table(
         "live run",
         ["", ""],
         [
             ["closed bars seen", summary.bars],
             ["orders sent / fills", f"{len(summary.orders)} / {len(summary.fills)}"],
-            ["wallet", f"{summary.initial_balance} → {summary.final_wallet} USDT"],
-            ["realized PnL / fees", f"{summary.realized_pnl} / {summary.fees}"],
-            ["open orders / positions at the end", f"{summary.open_orders} / {summary.positions}"],
+            ["wallet", f"{usd(summary.initial_balance)} → {usd(summary.final_wallet)} USDT ({usd(change)})"],
+            ["realized PnL / fees", f"{usd(summary.realized_pnl)} / {usd(summary.fees)} USDT"],
+            ["open orders / positions at the end", f"{summary.open_orders} / {positions}"],
             ["risk refusals", len(summary.refusals)],
         ],
     )
     return summary
+
+
+def _duration(seconds: float) -> str:
+    return f"{round(seconds, 1):g} s" if seconds < 120 else f"{round(seconds / 60, 1):g} min"
+
+
+def _order_rows(summary: Any, last: int = 10) -> list[list[Any]]:
+    """One row per order of the run (the last ``last``): its fills folded into an average price and a PnL."""
+    rows = []
+    for order in summary.orders[-last:]:
+        fills = [f for f in summary.fills if f.client_order_id == order.client_order_id]
+        qty = sum((f.qty for f in fills), Decimal(0))
+        avg = sum((f.price * f.qty for f in fills), Decimal(0)) / qty if qty else None
+        if order.tag == "flatten":
+            why = "kill switch" if summary.kill_reason else "end of run"
+        else:
+            why = "crossover"
+        if order.status in ("REJECTED", "EXPIRED"):
+            why += f" ({order.status.lower()}{': ' + order.reason if order.reason else ''})"
+        rows.append(
+            [
+                utc(order.time_ms, "%H:%M:%S"),
+                order.side,
+                order.type,
+                "-" if order.quantity is None else str(order.quantity),
+                usd(avg),
+                usd(sum((f.realized_pnl for f in fills), Decimal(0))),
+                why,
+            ]
+        )
+    return rows
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -296,7 +296,12 @@ class CallbackConsumer(Generic[T]):
 
 
 class ManagerStats(msgspec.Struct, frozen=True, kw_only=True):
-    """Totals of a :class:`StreamManager` for dashboards."""
+    """Totals of a :class:`StreamManager` for dashboards.
+
+    ``messages``, ``reconnects``, ``rotations`` and ``dropped`` count over the manager's whole life, closed
+    connections and consumers included (they do not fall back to 0 after ``close()``); ``connections`` and
+    ``consumers`` are those open now, ``streams`` those in the subscription plan.
+    """
 
     connections: int
     streams: int
@@ -374,6 +379,12 @@ class StreamManager:
         self._started = False
         self._closed = False
         self.undecoded = 0  # frames that came back as RawEvent
+        # Counts of connections and consumers already gone (closed, unsubscribed, detached): stats() reports
+        # totals over the manager's life, so a dashboard's last frame after close() still shows the run's numbers.
+        self._gone_messages = 0
+        self._gone_reconnects = 0
+        self._gone_rotations = 0
+        self._gone_dropped = 0
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -393,8 +404,11 @@ class StreamManager:
         conns = list(self._conns.values())
         self._conns.clear()
         await asyncio.gather(*(c.close() for c in conns), return_exceptions=True)
+        for conn in conns:
+            self._retire(conn)
         for sink in [*self._sinks, *self._life]:
             sink.finish()
+        self._gone_dropped += sum(getattr(s, "dropped", 0) for s in self._sinks)
         self._sinks.clear()
         self._life.clear()
         self._rebuild_routes()
@@ -477,9 +491,16 @@ class StreamManager:
                 if key not in self._planner.shards():
                     del self._conns[key]
                     await conn.close()
+                    self._retire(conn)
                 else:
                     await conn.unsubscribe(batch)
         return gone
+
+    def _retire(self, conn: StreamConnection) -> None:
+        """Fold the counters of a connection that was closed and forgotten into the manager's totals."""
+        self._gone_messages += conn.messages
+        self._gone_reconnects += conn.reconnects
+        self._gone_rotations += conn.rotations
 
     def _connection(self, key: ShardKey, streams: list[str]) -> StreamConnection:
         return StreamConnection(
@@ -618,6 +639,7 @@ class StreamManager:
         """Stop handing messages to ``sink`` (no error if it was not attached)."""
         if sink in self._sinks:
             self._sinks.remove(sink)
+            self._gone_dropped += getattr(sink, "dropped", 0)
             self._rebuild_routes()
         if sink in self._life:
             self._life.remove(sink)
@@ -687,15 +709,15 @@ class StreamManager:
         return [conn.health() for conn in self.connections()]
 
     def stats(self) -> ManagerStats:
-        """Totals over connections and consumers."""
+        """Totals over connections and consumers (see :class:`ManagerStats`)."""
         conns = list(self._conns.values())
-        dropped = sum(getattr(s, "dropped", 0) for s in self._sinks)
+        dropped = self._gone_dropped + sum(getattr(s, "dropped", 0) for s in self._sinks)
         return ManagerStats(
             connections=len(conns),
             streams=len(self._planner),
-            messages=sum(c.messages for c in conns),
-            reconnects=sum(c.reconnects for c in conns),
-            rotations=sum(c.rotations for c in conns),
+            messages=self._gone_messages + sum(c.messages for c in conns),
+            reconnects=self._gone_reconnects + sum(c.reconnects for c in conns),
+            rotations=self._gone_rotations + sum(c.rotations for c in conns),
             consumers=len(self._sinks),
             dropped=dropped,
             undecoded=self.undecoded,

@@ -6,7 +6,8 @@ PnL, open orders, request-weight use, stream health); :func:`run_live_with_dashb
 time under that panel and returns the run's summary.  :func:`status_line` is the one-line form.
 
 Rules kept here: the dashboard only reads immutable snapshots (``runner.status()``), on the event loop,
-and never blocks it (rich's own refresh thread is off; the loop redraws between waits).
+and never blocks it (rich's own refresh thread is off; the loop redraws between waits).  The panel is at
+most :data:`MAX_WIDTH` columns wide and fits 80; its columns have fixed shares so they never jump.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from rich.console import Console, Group
+from rich import box
+from rich.console import Console, Group, JustifyMethod
 from rich.live import Live
 from rich.panel import Panel
 from rich.table import Table
@@ -50,59 +52,99 @@ def status_line(status: RunnerStatus | None) -> str:
     return line
 
 
+#: The panel's widest: a wide terminal gets a compact panel rather than tables stretched over 200 columns.
+MAX_WIDTH = 100
+
+
+def _p(value: Decimal | None) -> str:
+    """A price with thousands separators and enough decimals for its size (BTC: 2, SUI: 4, XRP: 5)."""
+    if value is None:
+        return "-"
+    size = abs(value)
+    return _d(value, 2 if size >= 100 else 4 if size >= 1 else 5)
+
+
 def _weight(usage: dict[str, Any] | None) -> str:
     if not usage:
         return "-"
-    parts = [f"weight {k} {u}/{lim}" for k, (u, lim) in usage.get("weight", {}).items()]
-    parts += [f"orders {k} {u}/{lim}" for k, (u, lim) in usage.get("orders", {}).items()]
-    return ", ".join(parts) or "-"
+    parts = [f"weight {u}/{lim} ({k})" for k, (u, lim) in usage.get("weight", {}).items()]
+    orders = [f"{u}/{lim} ({k})" for k, (u, lim) in usage.get("orders", {}).items()]
+    if orders:
+        parts.append("orders " + ", ".join(orders))
+    return " · ".join(parts) or "-"
+
+
+def _table(title: str, columns: list[tuple[str, JustifyMethod, int]]) -> Table:
+    """An expanding table of ``(name, justify, ratio)`` columns: fixed shares, so widths never jump between frames."""
+    table = Table(expand=True, title=title, title_justify="left", title_style="bold cyan", box=box.SIMPLE_HEAD,
+                  show_edge=False)  # no outer border: the panel keeps to ~27 rows
+    for name, justify, ratio in columns:
+        table.add_column(name, justify=justify, ratio=ratio, no_wrap=True, overflow="ellipsis")
+    return table
+
+
+def _side(p: Any) -> str:
+    if p.position_side != "BOTH":  # hedge mode: the side is the position's own
+        return str(p.position_side).lower()
+    return "long" if p.amount > 0 else "short"
 
 
 def render_status(status: RunnerStatus | None) -> Panel:
-    """The dashboard panel for one snapshot."""
+    """The dashboard panel for one snapshot (at most :data:`MAX_WIDTH` columns wide)."""
     if status is None:
-        return Panel(Text("connecting..."), title="binfut")
-    market = Table(expand=True, title="market")
-    for col in ("symbol", "bid", "ask", "last", "mark"):
-        market.add_column(col, justify="right" if col != "symbol" else "left")
+        return Panel(Text("connecting..."), title="binfut", width=MAX_WIDTH)
+    r: JustifyMethod = "right"
+    left: JustifyMethod = "left"
+    market = _table("market", [("symbol", left, 1), ("bid", r, 1), ("ask", r, 1), ("last", r, 1), ("mark", r, 1)])
     for symbol in status.symbols:
         book = status.books.get(symbol)
-        market.add_row(symbol, _d(book.bid_price if book else None), _d(book.ask_price if book else None),
-                       _d(status.last_prices.get(symbol)), _d(status.marks.get(symbol)))
-    account = Table(expand=True, title="account")
-    for col in ("position", "amount", "entry", "uPnL"):
-        account.add_column(col, justify="right" if col != "position" else "left")
+        market.add_row(symbol, _p(book.bid_price if book else None), _p(book.ask_price if book else None),
+                       _p(status.last_prices.get(symbol)), _p(status.marks.get(symbol)))
+    positions = _table(f"positions ({len(status.positions)})", [
+        ("symbol", left, 1), ("side", left, 1), ("amount", r, 1), ("entry", r, 1), ("mark", r, 1), ("uPnL", r, 1)])
     for p in status.positions:
-        account.add_row(f"{p.symbol} {p.position_side}", str(p.amount), _d(p.entry_price), _d(p.unrealized_pnl))
+        positions.add_row(p.symbol, _side(p), str(p.amount), _p(p.entry_price), _p(p.mark_price),
+                          _d(p.unrealized_pnl))
     if not status.positions:
-        account.add_row("flat", "0", "-", "-")
-    account.add_row("wallet / equity", _d(status.wallet), "", _d(status.equity))
-    account.add_row("realized / fees / funding", _d(status.realized_pnl), _d(status.fees), _d(status.funding))
-    orders = Table(expand=True, title=f"open orders ({len(status.open_orders)}, algo {status.open_algos})")
-    for col in ("symbol", "side", "type", "price", "qty", "filled"):
-        orders.add_column(col)
+        positions.add_row(Text("flat", style="dim"), "", "", "", "", "")
+    account = _table("account", [("wallet", r, 1), ("equity", r, 1), ("uPnL", r, 1), ("realized", r, 1),
+                                 ("fees", r, 1), ("funding", r, 1)])
+    account.add_row(_d(status.wallet), _d(status.equity), _d(status.unrealized_pnl), _d(status.realized_pnl),
+                    _d(status.fees), _d(status.funding))
+    orders = _table(f"open orders ({len(status.open_orders)}, algo {status.open_algos})", [
+        ("symbol", left, 1), ("side", left, 1), ("type", left, 1), ("price", r, 1), ("qty", r, 1), ("filled", r, 1)])
     for o in status.open_orders[:8]:
-        orders.add_row(o.symbol, o.side, o.type, _d(o.price), str(o.quantity), str(o.filled))
-    health = Table(expand=True, title="connections")
-    for col in ("connection", "state", "streams", "messages", "reconnects", "last msg"):
-        health.add_column(col)
+        orders.add_row(o.symbol, o.side, o.type, _p(o.price), str(o.quantity), str(o.filled))
+    if not status.open_orders:
+        orders.add_row(Text("none", style="dim"), "", "", "", "", "")
+    # ratios ~ the widest cell of each column ("market total", "connecting", ...): all fit in 80 columns
+    health = _table("connections", [("connection", left, 11), ("state", left, 10), ("streams", r, 7),
+                                    ("messages", r, 8), ("reconnects", r, 10), ("last msg", r, 9)])
     for h in status.streams:  # ConnectionHealth
         age = h.last_message_age_s
-        health.add_row(h.label, str(h.state), str(h.streams), str(h.messages), str(h.reconnects),
+        health.add_row(h.label, str(h.state), str(h.streams), f"{h.messages:,}", str(h.reconnects),
                        "-" if age is None else f"{age:.1f}s")
     stats = status.stream_stats
     if stats is not None:
-        health.add_row("total", "", str(stats.streams), str(stats.messages), str(stats.reconnects), f"dropped {stats.dropped}")
+        # After the run the manager has closed its connections: only the totals remain to show.
+        state = "closed" if not status.streams and stats.connections == 0 else ""
+        health.add_row("market total", state, str(stats.streams), f"{stats.messages:,}", str(stats.reconnects), "")
+    if status.user_stream:  # live runs: the user data stream's listenKey state
+        health.add_row("user data", status.user_stream.lower(), "", "", "", "")
     footer = Text(
-        f"bars {status.bars} (last {_t(status.last_bar_ms)})  orders {status.orders_sent}  fills {status.fills}  "
-        f"rejections {status.rejections}  user stream {status.user_stream or '-'}  rate {_weight(status.rate_limit)}"
+        f"bars {status.bars} (last {_t(status.last_bar_ms)[:5]})  ·  orders {status.orders_sent}  ·  "
+        f"fills {status.fills}  ·  rejections {status.rejections}"
     )
+    if status.rate_limit:
+        footer.append(f"\nrate limits: {_weight(status.rate_limit)}")
+    if stats is not None and stats.dropped:
+        footer.append(f"\n{stats.dropped:,} stream messages dropped by slow consumers", style="yellow")
     if status.kill_reason:
         footer.append(f"\nKILL SWITCH: {status.kill_reason}", style="bold red")
     elif status.stop_reason:
         footer.append(f"\nstopped: {status.stop_reason}", style="yellow")
     title = f"binfut {status.mode} · {status.strategy} · {_t(status.time_ms)} UTC"
-    return Panel(Group(market, account, orders, health, footer), title=title)
+    return Panel(Group(market, positions, account, orders, health, footer), title=title, width=MAX_WIDTH)
 
 
 async def run_live_with_dashboard(runner: Any, *, duration_s: float, refresh_per_second: float = 4.0,

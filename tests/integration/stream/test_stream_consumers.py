@@ -120,3 +120,25 @@ async def test_block_backpressures_the_connection_and_loses_nothing(feed: tuple[
     await asyncio.wait_for(read_all(), TIMEOUT)
     assert ids(received) == list(range(1, FRAMES + 1))
     assert slow.dropped == 0 and conn.reconnects == 0
+
+
+@pytest.mark.asyncio
+async def test_stats_keep_the_run_totals_after_the_connections_close(feed: tuple[Feed, StreamManager]) -> None:
+    # Arrange: a full feed read by a drop-oldest consumer
+    source, streams = feed
+    slow = streams.events(maxsize=100, policy="drop_oldest")
+    await streams.agg_trade("BTCUSDT")
+    await asyncio.wait_for(source.done.wait(), TIMEOUT)
+    await until(lambda: slow.received == FRAMES)
+    during = streams.stats()
+
+    # Act: the only stream goes (its connection closes), then the manager closes
+    await streams.unsubscribe("btcusdt@aggTrade")
+    unsubscribed = streams.stats()
+    await streams.close()
+    closed = streams.stats()
+
+    # Assert: a dashboard's last frame still shows what the run received and dropped
+    assert during.messages == unsubscribed.messages == closed.messages == FRAMES
+    assert during.dropped == closed.dropped == FRAMES - 100
+    assert unsubscribed.connections == closed.connections == 0 and closed.consumers == 0
