@@ -33,3 +33,28 @@ def test_top_level_offers_the_everyday_names() -> None:
     assert binfut.EmulatorThread.__name__ == "EmulatorThread"
     with pytest.raises(AttributeError):
         binfut.NoSuchThing  # noqa: B018
+
+
+@pytest.mark.parametrize("name", ["binfut.data", "binfut.strategy", "binfut.trading"])
+def test_lazy_export_tables_match_all_and_name_the_defining_modules(name: str) -> None:
+    module = importlib.import_module(name)
+    where: dict[str, str] = module._WHERE  # the table binfut._lazy.lazy_exports imports from
+
+    assert sorted(where) == sorted(module.__all__), f"{name}: _WHERE and __all__ differ"
+    for item, source in where.items():
+        assert item in importlib.import_module(source).__all__, f"{source} does not export {item}"
+
+
+@pytest.mark.parametrize(
+    ("package", "item", "source"),
+    [
+        ("binfut.trading", "fetch_feed", "binfut.trading.feed"),
+        ("binfut.data", "TapDecoder", "binfut.data.recorder"),
+        ("binfut.data", "Progress", "binfut.data.downloader"),
+    ],
+)
+def test_the_names_the_guides_use_come_from_the_package(package: str, item: str, source: str) -> None:
+    exported = importlib.import_module(package)
+
+    assert item in exported.__all__
+    assert getattr(exported, item) is getattr(importlib.import_module(source), item)

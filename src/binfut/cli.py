@@ -1,8 +1,12 @@
 """The ``binfut`` command: everyday client commands and ``binfut exchange serve``.
 
-Every command takes ``--env local|testnet|demo|mainnet`` (default local) and ``--url`` for the local
-exchange, prints a table (or JSON with ``--json``), and turns any binfut error into one clear line
-on stderr with exit status 1 — a traceback only with ``--debug``.
+The global options ``binfut --env local|testnet|demo|mainnet --url URL --json --debug`` reach every
+command, the mounted ``data``, ``record``, ``backtest``, ``paper`` and ``live`` included (through
+``ctx.obj``). One rule says where a command goes: its own ``--env`` / ``--url`` when given, else the
+global ones, else ``local`` -- the offline local exchange (``binfut exchange serve``, by default at
+http://127.0.0.1:8765) is the default everywhere; the long-running commands name their target on
+stderr. Every command prints a table (or JSON with ``--json``) and turns a failure into one line on
+stderr that says what failed (exit status 1; 2 when unexpected) -- a traceback only with ``--debug``.
 """
 
 from __future__ import annotations
@@ -18,13 +22,20 @@ from typing import Any
 import msgspec
 import typer
 
+from binfut._cli import describe_target, run_guarded
 from binfut.client import Client
 from binfut.config import Environment
 from binfut.errors import BinfutError
 
 __all__ = ["app", "main"]
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help="Binance USD-M Futures toolkit.")
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Binance USD-M Futures toolkit. Every command goes to the offline local exchange (--env local, "
+    "http://127.0.0.1:8765; start it with `binfut exchange serve`) unless --env / --url, given here or "
+    "after the command, say otherwise.",
+)
 exchange_app = typer.Typer(no_args_is_help=True, help="The local exchange (offline testnet).")
 order_app = typer.Typer(no_args_is_help=True, help="Place, cancel and inspect orders.")
 app.add_typer(exchange_app, name="exchange")
@@ -54,6 +65,8 @@ _mount_trading()
 
 
 class State:
+    """The global options; the root callback fills it and hands it to every subcommand as ``ctx.obj``."""
+
     env: str = "local"
     url: str | None = None
     as_json: bool = False
@@ -65,12 +78,24 @@ STATE = State()
 
 @app.callback()
 def _global(
-    env: str = typer.Option("local", "--env", help="local, testnet, demo or mainnet"),
-    url: str = typer.Option(None, "--url", help="REST base URL (the local exchange's, by default http://127.0.0.1:8765)"),
+    ctx: typer.Context,
+    env: str = typer.Option(
+        "local",
+        "--env",
+        help="local (the default: the offline local exchange), testnet, demo or mainnet; "
+        "every command uses it unless given its own --env",
+    ),
+    url: str = typer.Option(
+        None,
+        "--url",
+        help="REST base URL (the local exchange's, by default http://127.0.0.1:8765); "
+        "every command uses it unless given its own --url",
+    ),
     as_json: bool = typer.Option(False, "--json", help="print JSON instead of tables"),
     debug: bool = typer.Option(False, "--debug", help="show tracebacks"),
 ) -> None:
     STATE.env, STATE.url, STATE.as_json, STATE.debug = env, url, as_json, debug
+    ctx.obj = STATE  # how the mounted sub-apps (data, record, backtest, paper, live) see these options
 
 
 @contextmanager
@@ -131,19 +156,8 @@ def _show_vertical(record: Any, title: str) -> None:
 
 
 def _run(action: Callable[[], None]) -> None:
-    """Run a command; any failure is one line on stderr (a traceback only with --debug)."""
-    try:
-        action()
-    except (BinfutError, typer.BadParameter) as exc:
-        if STATE.debug:
-            raise
-        typer.echo(f"error: {type(exc).__name__}: {exc}", err=True)
-        raise typer.Exit(1) from None
-    except Exception as exc:
-        if STATE.debug:
-            raise
-        typer.echo(f"error: unexpected {type(exc).__name__}: {exc} (run with --debug for the traceback)", err=True)
-        raise typer.Exit(2) from None
+    """Run a command; any failure is one line on stderr naming what failed (a traceback only with --debug)."""
+    run_guarded(action, debug=STATE.debug, target=describe_target(STATE.env, STATE.url))
 
 
 @app.command("time")

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -105,3 +107,37 @@ def test_live_book(url: str) -> None:
 
     code, out, _ = run(url, "book", "ETHUSDT", "--depth", "2", "--seconds", "0.5")
     assert code == 0 and "ETHUSDT" in out and "resyncs" in out
+
+
+def test_the_global_options_reach_the_mounted_commands(url: str, tmp_path: Path) -> None:
+    # Arrange: an hour up to the exchange's own clock (it runs 20 times faster than real time)
+    _, out, _ = run(url, "--json", "time")
+    now = json.loads(out)["server_time_ms"]
+
+    # Act: --url and --json before the subcommand only
+    code, out, err = run(url, "--json", "data", "download", "--symbols", "BTCUSDT", "--kinds", "klines,funding",
+                         "--start", str(now - 3_600_000), "--end", str(now), "--dir", str(tmp_path))  # fmt: skip
+
+    # Assert: it asked the local exchange, not mainnet, and said so
+    assert code == 0, err
+    report = json.loads(out)
+    assert report["requests"] >= 2 and set(report["statuses"]) == {"200"}
+    assert err == f"downloading from the local exchange at {url}\n"
+
+
+def test_an_unreachable_exchange_is_one_line_naming_it() -> None:
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{sock.getsockname()[1]}"
+
+    code, _, err = run(dead, "price", "BTCUSDT")
+
+    assert code == 1 and err.count("\n") == 1
+    assert err.startswith("error: Connect") and f": cannot reach the local exchange at {dead}: " in err
+    assert "refused" in err and "Traceback" not in err
+
+
+def test_help_says_the_local_exchange_is_the_default() -> None:
+    result = CliRunner().invoke(app, ["--help"], env={"COLUMNS": "200"})
+
+    assert "offline local exchange" in result.stdout and "unless --env / --url" in result.stdout

@@ -2,8 +2,9 @@
 
 A hive-partitioned Parquet dataset (``kind=/symbol=/[interval=/]date=``, exact types: see
 :mod:`binfut.data.schema`) that DuckDB, pandas and polars read directly. :class:`Downloader` fills it
-from the REST API (weight-budgeted, resumable, gaps reported), :func:`import_archives` from
-data.binance.vision zips (checksums verified), :class:`Recorder` / :func:`record` from live streams.
+from the REST API (weight-budgeted, resumable, gaps reported to a :class:`Progress`), :func:`import_archives`
+from data.binance.vision zips (checksums verified), :class:`Recorder` / :func:`record` from live streams
+(:class:`TapDecoder` hands a StreamManager's frames to a recorder).
 Needs the ``data`` extra (numpy, pandas, pyarrow, duckdb; polars optional).
 """
 
@@ -16,10 +17,18 @@ from binfut._lazy import lazy_exports
 if TYPE_CHECKING:
     from binfut.data.archive import ArchiveFile, ImportResult, describe, import_archives, verify_checksum
     from binfut.data.backfill import Gap, TokenBucket, Window, best_limit, plan_windows
-    from binfut.data.downloader import Downloader, DownloadReport, DownloadSpec, SeriesReport, download, open_client
+    from binfut.data.downloader import (
+        Downloader,
+        DownloadReport,
+        DownloadSpec,
+        Progress,
+        SeriesReport,
+        download,
+        open_client,
+    )
     from binfut.data.errors import ArchiveFormatError, ChecksumMismatch, DataError, StoreWriteError
     from binfut.data.manifest import Manifest, SeriesState
-    from binfut.data.recorder import Recorder, RecordStats, convert_journal, record, recover_journals
+    from binfut.data.recorder import Recorder, RecordStats, TapDecoder, convert_journal, record, recover_journals
     from binfut.data.schema import KINDS, DatasetKind, kind
     from binfut.data.store import SeriesSummary, Store, WriteStats
 
@@ -36,6 +45,7 @@ __all__ = [
     "Gap",
     "ImportResult",
     "Manifest",
+    "Progress",
     "RecordStats",
     "Recorder",
     "SeriesReport",
@@ -43,6 +53,7 @@ __all__ = [
     "SeriesSummary",
     "Store",
     "StoreWriteError",
+    "TapDecoder",
     "TokenBucket",
     "Window",
     "WriteStats",
@@ -74,6 +85,7 @@ _WHERE: dict[str, str] = {
     "ImportResult": "binfut.data.archive",
     "KINDS": "binfut.data.schema",
     "Manifest": "binfut.data.manifest",
+    "Progress": "binfut.data.downloader",
     "RecordStats": "binfut.data.recorder",
     "Recorder": "binfut.data.recorder",
     "SeriesReport": "binfut.data.downloader",
@@ -81,6 +93,7 @@ _WHERE: dict[str, str] = {
     "SeriesSummary": "binfut.data.store",
     "Store": "binfut.data.store",
     "StoreWriteError": "binfut.data.errors",
+    "TapDecoder": "binfut.data.recorder",
     "TokenBucket": "binfut.data.backfill",
     "Window": "binfut.data.backfill",
     "WriteStats": "binfut.data.store",

@@ -2,9 +2,13 @@
 
 ``data_app`` has ``download`` (REST history with rich progress bars and ETA, resumable), ``ls``
 (what is on disk), ``sql`` (DuckDB over the dataset) and ``import`` (data.binance.vision zips);
-``record_cmd`` records live streams. Every command takes ``--dir`` (default ``./data``), prints a
-table (or JSON with ``--json``), and turns a binfut error into one line on stderr and exit status 1.
-``python -m binfut.data.cli`` runs the same commands standalone (``data ...`` and ``record``).
+``record_cmd`` records live streams. Every command takes ``--dir`` (default ``./data``) and prints a
+table (or JSON with ``--json``). ``download`` and ``record`` go where ``--env`` / ``--url`` say: their
+own options when given, else ``binfut --env / --url``, else the offline local exchange; they name
+that place on stderr. This module also owns the rules every ``binfut`` command shares
+(:func:`resolve_target`, :func:`run_guarded`, :func:`error_line`): an error is one line on stderr that
+says what failed, never a traceback unless ``--debug``. ``python -m binfut.data.cli`` runs the same
+commands standalone (``data ...`` and ``record``).
 """
 
 from __future__ import annotations
@@ -19,27 +23,36 @@ from typing import Any
 
 import typer
 
-from binfut.errors import BinfutError
+from binfut._cli import announce, describe_target, global_option, resolve_target, run_guarded
 
-__all__ = ["RichProgress", "data_app", "main", "record_cmd"]
+__all__ = [
+    "RichProgress",
+    "data_app",
+    "main",
+    "record_cmd",
+]
 
 data_app = typer.Typer(no_args_is_help=True, help="Market data store: history into Parquet, DuckDB SQL, recording.")
 
+_ENV_HELP = "local, testnet, demo or mainnet (default: binfut --env, else local: the offline local exchange)"
+_URL_HELP = "REST base URL, e.g. the local exchange's (default: binfut --url, else http://127.0.0.1:8765 for local)"
 _DIR = typer.Option(Path("data"), "--dir", help="dataset directory")
-_JSON = typer.Option(False, "--json", help="print JSON instead of tables")
+_JSON = typer.Option(False, "--json", help="print JSON instead of tables (also: binfut --json)")
+_ENV = typer.Option(None, "--env", help=_ENV_HELP)
+_URL = typer.Option(None, "--url", help=_URL_HELP)
 _FILES = typer.Argument(..., help="data.binance.vision zips (their .CHECKSUM files beside them)")
 _STREAMS = typer.Argument(..., help="stream names, e.g. btcusdt@aggTrade btcusdt@kline_1m")
 
 
-def _run(action: Callable[[], int | None]) -> None:
-    try:
-        code = action()
-    except (BinfutError, KeyError, ValueError) as exc:
-        message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
-        typer.echo(f"error: {type(exc).__name__}: {message}", err=True)
-        raise typer.Exit(1) from None
-    if code:
-        raise typer.Exit(code)
+def _run(ctx: typer.Context, action: Callable[[], int | None], target: str | None = None) -> None:
+    run_guarded(action, debug=bool(global_option(ctx, "debug")), target=target)
+
+
+def _as_json(ctx: typer.Context, flag: bool) -> bool:
+    return flag or bool(global_option(ctx, "as_json"))
+
+
+# -- helpers ------------------------------------------------------------------------------------------------
 
 
 def parse_time(text: str) -> int:
@@ -135,6 +148,7 @@ class RichProgress:
 
 @data_app.command("download")
 def download_cmd(
+    ctx: typer.Context,
     symbols: str = typer.Option(..., "--symbols", help="comma-separated, e.g. BTCUSDT,ETHUSDT"),
     kinds: str = typer.Option(
         "klines",
@@ -146,17 +160,24 @@ def download_cmd(
     interval: str = typer.Option("1m", "--interval", help="kline interval"),
     period: str = typer.Option("5m", "--period", help="period of the /futures/data statistics"),
     contract_type: str = typer.Option("PERPETUAL", "--contract-type", help="continuous klines and basis"),
-    env: str = typer.Option("mainnet", "--env", help="local, testnet, demo or mainnet"),
-    url: str = typer.Option(None, "--url", help="REST base URL (the local exchange's)"),
+    env: str | None = _ENV,
+    url: str | None = _URL,
     directory: Path = _DIR,
     concurrency: int = typer.Option(4, "--concurrency", help="series downloaded at once"),
     limit: int = typer.Option(None, "--limit", help="rows per request (default: the most per request weight)"),
     no_progress: bool = typer.Option(False, "--no-progress", help="no progress bars"),
     as_json: bool = _JSON,
 ) -> None:
-    """Download REST history into the dataset; a rerun resumes where it stopped."""
+    """Download REST history into the dataset; a rerun resumes where it stopped.
+
+    From the offline local exchange unless --env / --url (here or before the subcommand) say otherwise.
+    """
+    as_json = _as_json(ctx, as_json)
+    env, url = resolve_target(ctx, env, url)
+    target = describe_target(env, url)
 
     def go() -> int:
+        announce(env, f"downloading from {target}")
         from binfut.data.downloader import DownloadSpec, download, parse_kinds
         from binfut.data.store import Store
 
@@ -188,7 +209,7 @@ def download_cmd(
         _print_download(report, as_json)
         return 1 if report.failed else 0
 
-    _run(go)
+    _run(ctx, go, target)
 
 
 def _print_download(report: Any, as_json: bool) -> None:
@@ -255,12 +276,14 @@ def _print_download(report: Any, as_json: bool) -> None:
 
 @data_app.command("ls")
 def ls_cmd(
+    ctx: typer.Context,
     directory: Path = _DIR,
     kind_name: str = typer.Option(None, "--kind", help="only this kind"),
     gaps: bool = typer.Option(False, "--gaps", help="list the gaps recorded by downloads"),
     as_json: bool = _JSON,
 ) -> None:
     """List the series on disk: files, rows, size, first and last time, gaps."""
+    as_json = _as_json(ctx, as_json)
 
     def go() -> None:
         from binfut.data.manifest import Manifest
@@ -298,18 +321,22 @@ def ls_cmd(
         ]  # fmt: skip
         _table(str(directory), ("kind", "symbol", "interval", "files", "rows", "size", "first", "last", "gaps"), rows)
 
-    _run(go)
+    _run(ctx, go)
 
 
 @data_app.command("sql")
 def sql_cmd(
-    query: str = typer.Argument(..., help="SQL over the views (one per kind: klines, funding_rate, agg_trades ...)"),
+    ctx: typer.Context,
+    query: str | None = typer.Argument(
+        None, help="SQL over the views (one per kind: klines, funding_rate, agg_trades ...); not needed with --views"
+    ),
     directory: Path = _DIR,
-    fmt: str = typer.Option("table", "--format", help="table, csv or json"),
+    fmt: str | None = typer.Option(None, "--format", help="table, csv or json (default: table; json with binfut --json)"),
     max_rows: int = typer.Option(100, "--max-rows", help="rows printed in table format"),
-    views: bool = typer.Option(False, "--views", help="print the CREATE VIEW statements and exit"),
+    views: bool = typer.Option(False, "--views", help="print the CREATE VIEW statements (no query needed) and exit"),
 ) -> None:
     """Run DuckDB SQL over the dataset: one view per kind, over read_parquet with hive partitioning."""
+    fmt = fmt or ("json" if _as_json(ctx, False) else "table")
 
     def go() -> None:
         import duckdb
@@ -320,6 +347,10 @@ def sql_cmd(
         if views:
             typer.echo(";\n".join(store.view_sql()) + ";")
             return
+        if query is None or not query.strip():
+            raise typer.BadParameter("give a SQL query (e.g. 'select count(*) from klines'), or --views for the views")
+        if fmt not in ("table", "csv", "json"):
+            raise typer.BadParameter(f"--format must be table, csv or json (got {fmt!r})")
         try:
             result = store.sql(query)
         except duckdb.Error as exc:
@@ -336,11 +367,12 @@ def sql_cmd(
             rows = [list(r.values()) for r in result.slice(0, max_rows).to_pylist()]
             _table(f"{result.num_rows} rows", result.column_names, rows)
 
-    _run(go)
+    _run(ctx, go)
 
 
 @data_app.command("import")
 def import_cmd(
+    ctx: typer.Context,
     files: list[Path] = _FILES,
     directory: Path = _DIR,
     kind_name: str = typer.Option(None, "--kind", help="kline kind of SYMBOL-1m-DATE files (default from the path)"),
@@ -349,6 +381,7 @@ def import_cmd(
     as_json: bool = _JSON,
 ) -> None:
     """Import Binance bulk files (daily / monthly zips) after checking their sha256."""
+    as_json = _as_json(ctx, as_json)
 
     def go() -> None:
         from binfut.data.archive import import_archives
@@ -392,24 +425,31 @@ def import_cmd(
             ],
         )
 
-    _run(go)
+    _run(ctx, go)
 
 
 # -- record -------------------------------------------------------------------------------------------------
 
 
 def record_cmd(
+    ctx: typer.Context,
     streams: list[str] = _STREAMS,
     directory: Path = _DIR,
-    env: str = typer.Option("mainnet", "--env", help="local, testnet, demo or mainnet"),
-    url: str = typer.Option(None, "--url", help="REST base URL of the local exchange"),
+    env: str | None = _ENV,
+    url: str | None = _URL,
     duration: float = typer.Option(None, "--duration", help="seconds to record (default: until Ctrl-C)"),
     flush: float = typer.Option(1.0, "--flush", help="seconds between journal fsyncs (the most a crash loses)"),
     roll: float = typer.Option(60.0, "--roll", help="seconds between Parquet files"),
 ) -> None:
-    """Record live streams: raw frames (receive time in ns) and normalized tables, in rolling files."""
+    """Record live streams: raw frames (receive time in ns) and normalized tables, in rolling files.
+
+    From the offline local exchange unless --env / --url (here or before the subcommand) say otherwise.
+    """
+    env, url = resolve_target(ctx, env, url)
+    target = describe_target(env, url, streams=True)
 
     def go() -> None:
+        announce(env, f"recording from {target}")
         from binfut.data.recorder import record
         from binfut.data.store import Store
 
@@ -432,7 +472,7 @@ def record_cmd(
             return
         typer.echo(f"recorded {stats.frames:,} frames into {stats.files_written} files in {directory}")
 
-    _run(go)
+    _run(ctx, go, target)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

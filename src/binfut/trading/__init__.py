@@ -1,6 +1,7 @@
 """Trading on the one matching engine: gateway, portfolio, order management, risk, backtests, reports.
 
-:func:`run_backtest` replays bars (:func:`prepare_feed` / :func:`load_feed`) into a
+:func:`run_backtest` replays bars (:func:`prepare_feed`; :func:`load_feed` from a store, :func:`fetch_feed`
+over REST) into a
 :class:`~binfut.matching.SimulatedVenue` on a ``ManualClock`` and runs a strategy through the same
 :class:`OrderGateway` / :class:`Portfolio` / :class:`OrderManager` / :class:`RiskManager` stack that
 paper and live trading use; :func:`write_report` renders the result.  Paper and live runners
@@ -16,7 +17,7 @@ from binfut._lazy import lazy_exports
 if TYPE_CHECKING:
     from binfut.trading.backtest import BacktestConfig, BacktestResult, Session, build_session, run_backtest
     from binfut.trading.binance_gateway import BinanceGateway
-    from binfut.trading.feed import BarFeed, FundingEvent, load_feed, prepare_feed, synthetic_funding
+    from binfut.trading.feed import BarFeed, FundingEvent, fetch_feed, load_feed, prepare_feed, synthetic_funding
     from binfut.trading.gateway import (
         AlgoAck,
         AlgoInfo,
@@ -84,6 +85,7 @@ __all__ = [
     "bar_messages",
     "build_session",
     "compute_metrics",
+    "fetch_feed",
     "filters_from_specs",
     "load_feed",
     "prepare_feed",
@@ -134,6 +136,7 @@ _WHERE: dict[str, str] = {
     "bar_messages": "binfut.trading.paper",
     "build_session": "binfut.trading.backtest",
     "compute_metrics": "binfut.trading.report",
+    "fetch_feed": "binfut.trading.feed",
     "filters_from_specs": "binfut.trading.gateway",
     "load_feed": "binfut.trading.feed",
     "prepare_feed": "binfut.trading.feed",

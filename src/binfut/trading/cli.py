@@ -1,12 +1,13 @@
 """The ``binfut backtest`` command: run a strategy over stored or fetched klines, write the report.
 
 ``backtest_cmd`` is a plain Typer command the main CLI mounts (``app.command("backtest")(backtest_cmd)``);
-``backtest_app`` wraps it for ``python -m binfut.trading.cli``.  The config file (JSON or TOML) has up to
-three tables: ``[strategy]`` (the strategy's parameters), ``[backtest]``
-(:class:`~binfut.trading.backtest.BacktestConfig`) and ``[risk]`` (:class:`~binfut.trading.risk.RiskConfig`);
-unknown keys are errors.  Data comes from ``--data`` (a ``binfut.data`` store directory, or one CSV /
-Parquet klines file) or from a REST endpoint (``--env`` / ``--url``, e.g. the local exchange).
-Any failure is one line on stderr and exit status 1.
+``backtest_app`` wraps it for ``python -m binfut.trading.cli``.  One config file (JSON or TOML) serves
+``backtest``, ``paper`` and ``live`` (:func:`load_config_file`): ``[strategy]``, ``[risk]`` and each
+command's own table (``[backtest]``, ``[paper]``, ``[live]``); a command ignores the other commands'
+tables, and an unknown table or key is an error naming it.  Data comes from ``--data`` (a ``binfut.data``
+store directory, or one CSV / Parquet klines file) or over REST from ``--env`` / ``--url`` (the command's
+own, else ``binfut --env / --url``, else the offline local exchange, named on stderr).  Any failure is
+one line on stderr that says what failed, with exit status 1.
 """
 
 from __future__ import annotations
@@ -18,16 +19,29 @@ import sys
 import tomllib
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
 import msgspec
 import typer
 
-from binfut.errors import BinfutError
+from binfut._cli import announce, describe_target, global_option, resolve_target, run_guarded
 
-__all__ = ["backtest_app", "backtest_cmd", "load_config_file", "main", "make_strategy", "parse_time"]
+__all__ = [
+    "CONFIG_TABLES",
+    "backtest_app",
+    "backtest_cmd",
+    "config_table",
+    "load_config_file",
+    "main",
+    "make_strategy",
+    "parse_time",
+    "strategy_from_config",
+]
+
+#: The tables of the one config file ``backtest``, ``paper`` and ``live`` share.
+CONFIG_TABLES = ("strategy", "risk", "backtest", "paper", "live")
 
 backtest_app = typer.Typer(add_completion=False, no_args_is_help=True, help="Backtests on the matching engine.")
 
@@ -50,15 +64,59 @@ def parse_time(value: str | None) -> int | None:
 
 
 def load_config_file(path: Path | None) -> dict[str, Any]:
-    """The ``strategy`` / ``backtest`` / ``risk`` tables of a JSON or TOML file (``{}`` without a file)."""
+    """The tables of a JSON or TOML config file (``{}`` without a file), as ``{table: {key: value}}``.
+
+    One file serves ``backtest``, ``paper`` and ``live``: ``[strategy]``, ``[risk]``, ``[backtest]``,
+    ``[paper]`` and ``[live]`` (:data:`CONFIG_TABLES`); each command reads its own table and ignores the
+    other commands'.  Keys are checked when a command converts its tables (:func:`config_table`).
+
+    Raises
+    ------
+    ValueError
+        The file is not valid TOML / JSON, has a table not in :data:`CONFIG_TABLES`, or a top-level
+        value that is not a table.
+    """
     if path is None:
         return {}
     text = path.read_bytes()
-    data = tomllib.loads(text.decode()) if path.suffix.lower() == ".toml" else json.loads(text)
-    unknown = set(data) - {"strategy", "backtest", "risk"}
+    try:
+        data = tomllib.loads(text.decode()) if path.suffix.lower() == ".toml" else json.loads(text)
+    except ValueError as exc:  # TOMLDecodeError, JSONDecodeError, UnicodeDecodeError
+        raise ValueError(f"{path}: not valid {'TOML' if path.suffix.lower() == '.toml' else 'JSON'}: {exc}") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: the config must be a table of tables ({', '.join(CONFIG_TABLES)})")
+    unknown = sorted(set(data) - set(CONFIG_TABLES))
     if unknown:
-        raise ValueError(f"unknown config tables {sorted(unknown)}: use strategy, backtest, risk")
+        raise ValueError(f"unknown config tables {unknown} in {path}: use {', '.join(CONFIG_TABLES)}")
+    not_tables = sorted(name for name, value in data.items() if not isinstance(value, dict))
+    if not_tables:
+        raise ValueError(f"{path}: {', '.join(f'[{n}]' for n in not_tables)} must be a table of keys")
     return dict(data)
+
+
+def config_table(tables: dict[str, Any], name: str, config_type: type[Any]) -> Any:
+    """The ``[name]`` table converted into ``config_type`` (its defaults when the table is absent).
+
+    Raises
+    ------
+    msgspec.ValidationError
+        An unknown key or a bad value; the message names the table (``[backtest]: Object contains
+        unknown field `levrage```).
+    """
+    try:
+        return msgspec.convert(tables.get(name, {}), config_type, strict=False)
+    except msgspec.ValidationError as exc:
+        raise msgspec.ValidationError(f"[{name}]: {exc}") from exc
+
+
+def strategy_from_config(name: str, tables: dict[str, Any], symbol: str) -> Any:
+    """:func:`make_strategy` from the ``[strategy]`` table; a bad key is an error naming the table."""
+    try:
+        return make_strategy(name, tables.get("strategy", {}), symbol)
+    except msgspec.ValidationError as exc:
+        raise msgspec.ValidationError(f"[strategy]: {exc}") from exc
+    except TypeError as exc:  # a plain class's __init__ refused a keyword
+        raise ValueError(f"[strategy]: {exc}") from exc
 
 
 def make_strategy(name: str, params: dict[str, Any], symbol: str) -> Any:
@@ -150,12 +208,24 @@ def _summary(metrics: Any, out: Path) -> None:
     console.print(f"report: {out / 'report.html'}")
 
 
-_CONFIG = typer.Option(None, "--config", help="JSON or TOML file with [strategy], [backtest], [risk]")
+def _rate(text: str | None) -> Decimal | None:
+    if not text:
+        return None
+    try:
+        return Decimal(text)
+    except InvalidOperation:
+        raise ValueError(f"--funding-rate {text!r} is not a number") from None
+
+
+_CONFIG = typer.Option(
+    None, "--config", help="JSON or TOML file with [strategy], [backtest], [risk] ([paper] and [live] are ignored)"
+)
 _DATA = typer.Option(None, "--data", help="binfut.data store directory, or a CSV / Parquet klines file")
 _OUT = typer.Option(Path("backtest-report"), "--out", help="report directory")
 
 
 def backtest_cmd(
+    ctx: typer.Context,
     strategy: str = typer.Option("ma_cross", "--strategy", help="ma_cross, ml or package.module:Class"),
     config: Path = _CONFIG,
     symbol: str = typer.Option("BTCUSDT", "--symbol"),
@@ -163,37 +233,49 @@ def backtest_cmd(
     start: str = typer.Option(None, "--start", help="UTC date/time (ISO) or epoch ms, inclusive"),
     end: str = typer.Option(None, "--end", help="UTC date/time (ISO) or epoch ms, exclusive"),
     data: Path = _DATA,
-    env: str = typer.Option("local", "--env", help="REST source when --data is not given: local, testnet, demo, mainnet"),
-    url: str = typer.Option(None, "--url", help="REST base URL (e.g. the local exchange's)"),
+    env: str | None = typer.Option(
+        None,
+        "--env",
+        help="REST source when --data is not given: local, testnet, demo or mainnet "
+        "(default: binfut --env, else local: the offline local exchange)",
+    ),
+    url: str | None = typer.Option(
+        None, "--url", help="REST base URL, e.g. the local exchange's (default: binfut --url, else http://127.0.0.1:8765)"
+    ),
     out: Path = _OUT,
     engine: str = typer.Option(None, "--engine", help="auto, events or vectorized (overrides the config)"),
     funding_rate: str = typer.Option(None, "--funding-rate", help="constant 8-hourly funding rate when the data has none"),
     verbose: bool = typer.Option(False, "--verbose", help="log every refusal and the kill switch (warnings)"),
-    debug: bool = typer.Option(False, "--debug", help="show tracebacks"),
+    debug: bool = typer.Option(False, "--debug", help="show tracebacks (also: binfut --debug)"),
 ) -> None:
-    """Backtest a strategy on the matching engine and write an HTML report with charts."""
-    from binfut.trading.backtest import BacktestConfig, run_backtest
-    from binfut.trading.report import compute_metrics, write_report
-    from binfut.trading.risk import RiskConfig
+    """Backtest a strategy on the matching engine and write an HTML report with charts.
 
-    try:
+    Klines come from --data, else over REST from the offline local exchange unless --env / --url (here
+    or before the subcommand) say otherwise.
+    """
+    env, url = resolve_target(ctx, env, url)
+    target = describe_target(env, url) if data is None else None
+
+    def go() -> None:
+        from binfut.trading.backtest import BacktestConfig, run_backtest
+        from binfut.trading.report import compute_metrics, write_report
+        from binfut.trading.risk import RiskConfig
+
         tables = load_config_file(config)
-        bt = msgspec.convert(tables.get("backtest", {}), BacktestConfig, strict=False)
+        bt = config_table(tables, "backtest", BacktestConfig)
         if engine:
             bt = msgspec.structs.replace(bt, engine=engine)
-        risk = msgspec.convert(tables["risk"], RiskConfig, strict=False) if "risk" in tables else None
-        strat = make_strategy(strategy, tables.get("strategy", {}), symbol)
-        feed = _feed(symbol, interval, parse_time(start), parse_time(end), data, env, url,
-                     Decimal(funding_rate) if funding_rate else None)
+        risk = config_table(tables, "risk", RiskConfig) if "risk" in tables else None
+        strat = strategy_from_config(strategy, tables, symbol)
+        if target is not None:
+            announce(env, f"backtest: klines from {target}")
+        feed = _feed(symbol, interval, parse_time(start), parse_time(end), data, env, url, _rate(funding_rate))
         logging.basicConfig(level=logging.WARNING if verbose else logging.ERROR, format="%(levelname)s %(name)s: %(message)s")
         result = run_backtest(strat, feed, bt, risk)
         write_report(result, out)
         _summary(compute_metrics(result), out)
-    except (BinfutError, ValueError, OSError, ImportError, msgspec.ValidationError, tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
-        if debug:
-            raise
-        typer.echo(f"error: {type(exc).__name__}: {exc}", err=True)
-        raise typer.Exit(1) from None
+
+    run_guarded(go, debug=debug or bool(global_option(ctx, "debug")), target=target)
 
 
 backtest_app.command("backtest")(backtest_cmd)

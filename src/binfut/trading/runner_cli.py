@@ -2,37 +2,38 @@
 
 ``paper_cmd`` and ``live_cmd`` are plain Typer commands the main CLI mounts (``app.command("paper")(paper_cmd)``,
 ``app.command("live")(live_cmd)``); ``runner_app`` wraps both for ``python -m binfut.trading.runner_cli``.
-The config file (JSON or TOML) has up to four tables: ``[strategy]``, ``[paper]``
-(:class:`~binfut.trading.paper.PaperConfig`), ``[live]`` (:class:`~binfut.trading.live.LiveConfig`) and
-``[risk]`` (:class:`~binfut.trading.risk.RiskConfig`); a ``[backtest]`` table is accepted and ignored, so
-one file serves the three commands.  Live credentials come from ``BINFUT_API_KEY`` / ``BINFUT_API_SECRET``
-(or ``BINFUT_API_KEY_FILE``) like every client.  Mainnet needs ``--i-understand-this-is-real-money``
-and is refused before any connection otherwise.  Ctrl-C ends a run gracefully (wind-down included);
-any failure is one line on stderr and exit status 1.
+One config file (JSON or TOML, :func:`~binfut.trading.cli.load_config_file`) serves ``backtest``,
+``paper`` and ``live``: ``[strategy]``, ``[risk]`` (:class:`~binfut.trading.risk.RiskConfig`) and each
+command's table, ``[paper]`` (:class:`~binfut.trading.paper.PaperConfig`) or ``[live]``
+(:class:`~binfut.trading.live.LiveConfig`); the other commands' tables are ignored.  ``--env`` / ``--url``
+are the command's own, else ``binfut --env / --url``, else the offline local exchange; the target is
+named on stderr.  Live credentials come from ``BINFUT_API_KEY`` / ``BINFUT_API_SECRET`` (or
+``BINFUT_API_KEY_FILE``) like every client.  Mainnet needs ``--i-understand-this-is-real-money`` and is
+refused before any connection otherwise.  Ctrl-C ends a run gracefully (wind-down included); any
+failure is one line on stderr that says what failed (``cannot reach ... at URL: ...``), exit status 1.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import signal
 import sys
-import tomllib
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import msgspec
 import typer
 
-from binfut.errors import BinfutError
+from binfut._cli import announce, describe_target, global_option, resolve_target, run_guarded
+from binfut.errors import BinfutError, ConnectTimeout
+from binfut.trading.cli import config_table, load_config_file, strategy_from_config
 
 __all__ = ["live_cmd", "load_runner_config", "main", "paper_cmd", "runner_app"]
 
 runner_app = typer.Typer(add_completion=False, no_args_is_help=True, help="Paper and live trading.")
-_TABLES = frozenset({"strategy", "paper", "live", "risk", "backtest"})
 
 
 @runner_app.callback()
@@ -41,21 +42,15 @@ def _root() -> None:
 
 
 def load_runner_config(path: Path | None) -> dict[str, Any]:
-    """The ``strategy`` / ``paper`` / ``live`` / ``risk`` tables of a JSON or TOML file (``{}`` without one).
+    """The tables of the config file ``backtest``, ``paper`` and ``live`` share (``{}`` without one);
+    the same as :func:`binfut.trading.cli.load_config_file`.
 
     Raises
     ------
     ValueError
-        A table other than strategy, paper, live, risk or backtest.
+        Not TOML / JSON, or a table other than strategy, risk, backtest, paper or live.
     """
-    if path is None:
-        return {}
-    text = path.read_bytes()
-    data = tomllib.loads(text.decode()) if path.suffix.lower() == ".toml" else json.loads(text)
-    unknown = set(data) - _TABLES
-    if unknown:
-        raise ValueError(f"unknown config tables {sorted(unknown)}: use {', '.join(sorted(_TABLES))}")
-    return dict(data)
+    return load_config_file(path)
 
 
 def _specs(symbol: str, env: str, url: str | None) -> dict[str, Any]:
@@ -125,11 +120,16 @@ async def _drive(runner: Any, duration: float | None, dashboard: bool, status_ev
 
 
 def _strategy(name: str, tables: dict[str, Any], symbol: str, interval: str) -> Any:
-    from binfut.trading.cli import make_strategy
-
-    strategy = make_strategy(name, tables.get("strategy", {}), symbol)
+    strategy = strategy_from_config(name, tables, symbol)
     strategy.interval = interval
     return strategy
+
+
+def _never_opened(exc: TimeoutError, streams: str, seconds: float) -> NoReturn:
+    """Re-raise a runner's bare ``TimeoutError`` (its streams never opened) as a ConnectTimeout that says so."""
+    if isinstance(exc, BinfutError) or str(exc):
+        raise exc
+    raise ConnectTimeout(f"the streams ({streams}) did not open within {seconds:g} s") from exc
 
 
 def _finish(summary: Any) -> None:
@@ -138,18 +138,22 @@ def _finish(summary: Any) -> None:
     Console().print(_summary_table(summary))
 
 
-_ERRORS = (BinfutError, ValueError, OSError, ImportError, TimeoutError, msgspec.ValidationError, tomllib.TOMLDecodeError,
-           json.JSONDecodeError)
 _STRATEGY = typer.Option("ma_cross", "--strategy", help="ma_cross, ml or package.module:Class")
-_CONFIG = typer.Option(None, "--config", help="JSON or TOML file with [strategy], [paper], [live], [risk]")
+_CONFIG = typer.Option(
+    None, "--config", help="JSON or TOML file with [strategy], [paper], [live], [risk] ([backtest] is ignored)"
+)
 _SYMBOL = typer.Option("BTCUSDT", "--symbol")
 _INTERVAL = typer.Option("1m", "--interval")
-_ENV = typer.Option("local", "--env", help="local, testnet, demo or mainnet")
-_URL = typer.Option(None, "--url", help="REST base URL (the local exchange's, by default http://127.0.0.1:8765)")
+_ENV = typer.Option(
+    None, "--env", help="local, testnet, demo or mainnet (default: binfut --env, else local: the offline local exchange)"
+)
+_URL = typer.Option(
+    None, "--url", help="REST base URL, e.g. the local exchange's (default: binfut --url, else http://127.0.0.1:8765)"
+)
 _DURATION = typer.Option(None, "--duration", help="stop after this many seconds (default: until Ctrl-C)")
 _DASHBOARD = typer.Option(None, "--dashboard/--no-dashboard", help="live panel (default: when stdout is a terminal)")
 _EVERY = typer.Option(5.0, "--status-every", help="seconds between status lines without the dashboard")
-_DEBUG = typer.Option(False, "--debug", help="show tracebacks and log warnings")
+_DEBUG = typer.Option(False, "--debug", help="show tracebacks and log warnings (also: binfut --debug)")
 
 
 def _dashboard(flag: bool | None) -> bool:
@@ -157,59 +161,84 @@ def _dashboard(flag: bool | None) -> bool:
 
 
 def paper_cmd(
-    strategy: str = _STRATEGY, config: Path = _CONFIG, symbol: str = _SYMBOL, interval: str = _INTERVAL, env: str = _ENV,
-    url: str = _URL, duration: float = _DURATION, dashboard: bool = _DASHBOARD, status_every: float = _EVERY,
-    debug: bool = _DEBUG,
-) -> None:
-    """Paper-trade a strategy: live market data of --env, orders filled by the local matching engine."""
-    from binfut.config import urls_for
-    from binfut.trading.paper import PaperConfig, PaperRunner
-    from binfut.trading.risk import RiskConfig
+    ctx: typer.Context, strategy: str = _STRATEGY, config: Path = _CONFIG, symbol: str = _SYMBOL,
+    interval: str = _INTERVAL, env: str | None = _ENV, url: str | None = _URL, duration: float = _DURATION,
+    dashboard: bool = _DASHBOARD, status_every: float = _EVERY, debug: bool = _DEBUG,
+) -> None:  # fmt: skip
+    """Paper-trade a strategy: live market data of --env, orders filled by the local matching engine.
 
+    The market data comes from the offline local exchange unless --env / --url (here or before the
+    subcommand) say otherwise.
+    """
+    env, url = resolve_target(ctx, env, url)
+    debug = debug or bool(global_option(ctx, "debug"))
+    target = describe_target(env, url)
     logging.basicConfig(level=logging.WARNING if debug else logging.ERROR, format="%(levelname)s %(name)s: %(message)s")
-    try:
+
+    def go() -> None:
+        from binfut.client import Client
+        from binfut.config import urls_for
+        from binfut.trading.paper import PaperConfig, PaperRunner
+        from binfut.trading.risk import RiskConfig
+
         tables = load_runner_config(config)
-        cfg = msgspec.convert(tables.get("paper", {}), PaperConfig, strict=False)
-        risk = msgspec.convert(tables["risk"], RiskConfig, strict=False) if "risk" in tables else None
-        urls = urls_for(env, url)
+        cfg = config_table(tables, "paper", PaperConfig)
+        risk = config_table(tables, "risk", RiskConfig) if "risk" in tables else None
         strat = _strategy(strategy, tables, symbol, interval)
+        announce(env, f"paper: market data from {describe_target(env, url, streams=True)}, fills by the local engine")
+        urls = urls_for(env, url)
+        with Client(env=env, base_url=url) as client:
+            client.ping()  # fail in a second, not after the streams' timeout, when nothing listens
         runner = PaperRunner(strat, config=cfg, risk=risk, urls=urls, specs=_specs(symbol, env, url), interval=interval)
-        summary = asyncio.run(_drive(runner, duration, _dashboard(dashboard), status_every))
+        try:
+            summary = asyncio.run(_drive(runner, duration, _dashboard(dashboard), status_every))
+        except TimeoutError as exc:
+            _never_opened(exc, urls.ws_market, (PaperRunner.run.__kwdefaults__ or {}).get("ready_timeout_s", 30.0))
         _finish(summary)
-    except _ERRORS as exc:
-        if debug:
-            raise
-        typer.echo(f"error: {type(exc).__name__}: {exc}", err=True)
-        raise typer.Exit(1) from None
+
+    run_guarded(go, debug=debug, target=target)
 
 
 def live_cmd(
-    strategy: str = _STRATEGY, config: Path = _CONFIG, symbol: str = _SYMBOL, interval: str = _INTERVAL, env: str = _ENV,
-    url: str = _URL, duration: float = _DURATION, dashboard: bool = _DASHBOARD, status_every: float = _EVERY,
+    ctx: typer.Context, strategy: str = _STRATEGY, config: Path = _CONFIG, symbol: str = _SYMBOL,
+    interval: str = _INTERVAL, env: str | None = _ENV, url: str | None = _URL, duration: float = _DURATION,
+    dashboard: bool = _DASHBOARD, status_every: float = _EVERY,
     ws_api: bool = typer.Option(False, "--ws-api", help="send orders over the WebSocket API"),
     real_money: bool = typer.Option(False, "--i-understand-this-is-real-money", help="required with --env mainnet"),
     debug: bool = _DEBUG,
-) -> None:
-    """Trade a strategy for real on --env (testnet, demo, the local exchange; mainnet with the confirmation flag)."""
-    from binfut.trading.live import LiveConfig, check_mainnet
-    from binfut.trading.risk import RiskConfig
+) -> None:  # fmt: skip
+    """Trade a strategy for real on --env (testnet, demo, the local exchange; mainnet with the confirmation flag).
 
+    The offline local exchange unless --env / --url (here or before the subcommand) say otherwise.
+    """
+    env, url = resolve_target(ctx, env, url)
+    debug = debug or bool(global_option(ctx, "debug"))
+    target = describe_target(env, url)
     logging.basicConfig(level=logging.WARNING if debug else logging.ERROR, format="%(levelname)s %(name)s: %(message)s")
-    try:
+
+    def go() -> None:
+        from binfut.config import urls_for
+        from binfut.trading.live import LiveConfig, check_mainnet
+        from binfut.trading.risk import RiskConfig
+
+        urls_for(env)  # an unknown name is a ConfigError that lists the choices
         check_mainnet(env, real_money)  # before anything connects
         tables = load_runner_config(config)
-        cfg = msgspec.convert(tables.get("live", {}), LiveConfig, strict=False)
+        cfg = config_table(tables, "live", LiveConfig)
         if ws_api:
             cfg = msgspec.structs.replace(cfg, ws_api=True)
-        risk = msgspec.convert(tables["risk"], RiskConfig, strict=False) if "risk" in tables else None
+        risk = config_table(tables, "risk", RiskConfig) if "risk" in tables else None
         strat = _strategy(strategy, tables, symbol, interval)
-        summary = asyncio.run(_live(strat, cfg, risk, env, url, real_money, duration, _dashboard(dashboard), status_every))
+        announce(env, f"live: trading on {target}")
+        try:
+            summary = asyncio.run(
+                _live(strat, cfg, risk, env, url, real_money, duration, _dashboard(dashboard), status_every)
+            )
+        except TimeoutError as exc:
+            _never_opened(exc, "user data and market", cfg.start_timeout_s)
         _finish(summary)
-    except _ERRORS as exc:
-        if debug:
-            raise
-        typer.echo(f"error: {type(exc).__name__}: {exc}", err=True)
-        raise typer.Exit(1) from None
+
+    run_guarded(go, debug=debug, target=target)
 
 
 async def _live(strategy: Any, cfg: Any, risk: Any, env: str, url: str | None, confirm: bool, duration: float | None,

@@ -12,7 +12,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
+from binfut.cli import app
 from binfut.data import Recorder, Store, record
 from binfut.data.recorder import read_journal
 from binfut.emulator import EmulatorConfig, EmulatorThread
@@ -82,3 +84,15 @@ def test_a_killed_record_command_loses_at_most_its_last_flush(exchange: Emulator
     assert on_disk >= 30 and recovered
     assert Store(tmp_path).read("raw").num_rows == on_disk
     assert not journal.exists()
+
+
+def test_binfut_url_reaches_record_and_it_says_where_it_records_from(exchange: EmulatorThread, tmp_path: Path) -> None:
+    # Act: the global option only; record's own --env / --url are not given
+    result = CliRunner().invoke(app, ["--url", exchange.rest_url, "record", "btcusdt@aggTrade", "--duration", "1",
+                                      "--dir", str(tmp_path), "--flush", "0.2"])  # fmt: skip
+
+    # Assert
+    assert result.exit_code == 0, result.output
+    ws = exchange.rest_url.replace("http://", "ws://")
+    assert result.stderr.splitlines()[0] == f"recording from the local exchange at {ws}/market"
+    assert Store(tmp_path).read("raw").num_rows > 0 and "recorded" in result.stdout

@@ -158,16 +158,18 @@ def test_slippage_moves_every_fill_by_the_configured_basis_points(feed: BarFeed)
 def test_the_cli_backtests_klines_fetched_from_the_local_exchange(served: str, feed: BarFeed, tmp_path) -> None:  # noqa: ANN001
     from typer.testing import CliRunner
 
-    from binfut.trading.cli import backtest_app
+    from binfut.cli import app
 
-    config = tmp_path / "ma.json"
-    config.write_text('{"strategy": {"short_window": 5, "long_window": 15, "quantity": "0.05"}, "backtest": {"leverage": 10}}')
+    config = tmp_path / "ma.json"  # the file paper and live use too: their tables are ignored here
+    config.write_text('{"strategy": {"short_window": 5, "long_window": 15, "quantity": "0.05"}, "backtest": {"leverage": 10},'
+                      ' "paper": {"initial_balance": "5000"}, "live": {"leverage": 3}}')
 
-    out = CliRunner().invoke(backtest_app, ["backtest", "--config", str(config), "--env", "local", "--url", served,
-                                            "--start", str(START_MS), "--end", str(START_MS + BARS * 60_000),
-                                            "--out", str(tmp_path / "report")])
+    out = CliRunner().invoke(app, ["--url", served, "backtest", "--config", str(config),  # binfut's --url, not backtest's
+                                   "--start", str(START_MS), "--end", str(START_MS + BARS * 60_000),
+                                   "--out", str(tmp_path / "report")])
 
     assert out.exit_code == 0, out.output
+    assert out.stderr == f"backtest: klines from the local exchange at {served}\n"
     summary = msgspec.json.decode((tmp_path / "report" / "summary.json").read_bytes())
     expected = run_backtest(strategy(), feed, BacktestConfig(leverage=10))
     assert summary["bars"] == BARS and D(summary["fees"]) == expected.fees and D(summary["funding"]) == expected.funding

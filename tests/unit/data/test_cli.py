@@ -10,7 +10,10 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
+from binfut._cli import error_line, resolve_target
+from binfut.cli import app as binfut_app
 from binfut.data.cli import data_app, parse_time, record_cmd
+from binfut.errors import ConnectError, ReadTimeout
 from unit.data.support import KLINE_HEADER, kline_rows, write_zip
 
 JAN1 = 1_704_067_200_000
@@ -84,10 +87,25 @@ def test_errors_are_one_line_and_exit_1(dataset: Path, tmp_path: Path) -> None:
     assert "Traceback" not in bad_sql.output + bad_kind.output + mismatch.output
 
 
-def test_views_can_be_printed_for_other_tools(dataset: Path) -> None:
-    result = runner.invoke(app(), ["data", "sql", "-", "--views", "--dir", str(dataset)])
+def test_views_can_be_printed_for_other_tools_without_a_query(dataset: Path) -> None:
+    result = runner.invoke(app(), ["data", "sql", "--views", "--dir", str(dataset)])
 
     assert result.exit_code == 0 and "CREATE OR REPLACE VIEW klines" in result.output
+
+
+def test_sql_without_a_query_or_views_is_one_clear_line(dataset: Path) -> None:
+    result = runner.invoke(app(), ["data", "sql", "--dir", str(dataset)])
+
+    assert result.exit_code == 1
+    assert result.stderr == "error: BadParameter: give a SQL query (e.g. 'select count(*) from klines'), or --views for the views\n"
+
+
+def test_the_global_json_option_reaches_the_data_commands(dataset: Path) -> None:
+    listing = runner.invoke(binfut_app, ["--json", "data", "ls", "--dir", str(dataset)])
+    counted = runner.invoke(binfut_app, ["--json", "data", "sql", "select count(*) as n from klines", "--dir", str(dataset)])
+
+    assert {s["symbol"] for s in json.loads(listing.stdout)} == {"BTCUSDT", "ETHUSDT"}
+    assert json.loads(counted.stdout) == [{"n": 2160}]
 
 
 def test_times_parse_as_utc_dates_or_epoch_ms() -> None:
@@ -103,3 +121,41 @@ def test_ls_of_an_empty_directory(tmp_path: Path) -> None:
     result = runner.invoke(app(), ["data", "ls", "--dir", str(tmp_path)])
 
     assert result.exit_code == 0 and "no data" in result.output
+
+
+def test_a_command_goes_where_its_own_options_say_else_where_binfut_s_say_else_local() -> None:
+    class Root:  # what binfut's root callback puts in ctx.obj
+        env, url = "testnet", "http://127.0.0.1:9"
+
+    ctx = typer.Context(typer.main.get_command(typer.Typer(callback=lambda: None)), obj=Root())
+
+    assert resolve_target(ctx, None, None) == ("testnet", "http://127.0.0.1:9")
+    assert resolve_target(ctx, "local", None) == ("local", "http://127.0.0.1:9")
+    assert resolve_target(ctx, "demo", "http://h:1") == ("demo", "http://h:1")
+    assert resolve_target(None, None, None) == ("local", None)  # standalone: the local exchange
+
+
+class Silent(Exception):
+    """The thing went wrong."""
+
+
+def test_an_error_line_always_says_what_failed() -> None:
+    refused = ConnectError("cannot connect: GET /fapi/v1/ping")
+    refused.__cause__ = ConnectionRefusedError(111, "Connection refused")
+
+    assert error_line(TimeoutError()) == "error: TimeoutError: timed out"
+    assert error_line(TimeoutError(), "the local exchange at http://h:1") == (
+        "error: TimeoutError: cannot reach the local exchange at http://h:1: timed out"
+    )
+    assert error_line(Silent()) == "error: Silent: The thing went wrong"
+    assert error_line(KeyError("unknown data kind 'x'")) == "error: KeyError: unknown data kind 'x'"
+    assert error_line(ValueError("DuckDB: Binder Error\nLINE 1: select x\n          ^")) == (
+        "error: ValueError: DuckDB: Binder Error; LINE 1: select x"
+    )
+    assert error_line(refused, "testnet at https://t") == (
+        "error: ConnectError: cannot reach testnet at https://t: cannot connect: GET /fapi/v1/ping (Connection refused)"
+    )
+    assert error_line(ReadTimeout("no answer"), "testnet at https://t") == "error: ReadTimeout: testnet at https://t: no answer"
+    assert error_line(RuntimeError(), unexpected=True) == (
+        "error: unexpected RuntimeError: Unspecified run-time error (run with --debug for the traceback)"
+    )

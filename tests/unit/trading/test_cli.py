@@ -6,8 +6,36 @@ import json
 
 from typer.testing import CliRunner
 
+from binfut.cli import app as binfut_app
 from binfut.trading.cli import backtest_app, parse_time
 from unit.trading.support import make_bars
+
+SHARED = """# one file for binfut backtest, paper and live
+[strategy]
+short_window = 5
+long_window = 20
+quantity = "0.02"
+
+[risk]
+max_drawdown = "0.5"
+
+[backtest]
+leverage = 5
+initial_balance = "5000"
+
+[paper]
+initial_balance = "5000"
+
+[live]
+leverage = 5
+cancel_on_stop = true
+"""
+
+
+def bars_csv(tmp_path, n: int = 120):  # noqa: ANN001, ANN201
+    csv = tmp_path / "bars.csv"
+    make_bars(n, seed=2).reset_index().to_csv(csv, index=False)
+    return csv
 
 
 def test_backtest_from_a_csv_with_a_toml_config(tmp_path) -> None:  # noqa: ANN001
@@ -40,6 +68,36 @@ def test_unknown_config_keys_are_one_line_errors(tmp_path) -> None:  # noqa: ANN
 
     assert result.exit_code == 1
     assert "error: ValidationError" in result.output and "short_windw" in result.output
+    assert "[strategy]" in result.output and result.output.count("\n") == 1
+
+
+def test_one_config_file_serves_backtest_paper_and_live(tmp_path) -> None:  # noqa: ANN001
+    config = tmp_path / "trading.toml"
+    config.write_text(SHARED)
+
+    result = CliRunner().invoke(binfut_app, ["backtest", "--config", str(config), "--data", str(bars_csv(tmp_path)),
+                                             "--out", str(tmp_path / "rep")])  # fmt: skip
+
+    assert result.exit_code == 0, result.output
+    assert json.loads((tmp_path / "rep" / "summary.json").read_text())["initial_balance"] == "5000"
+    assert "klines from" not in result.stderr  # --data: nothing remote, so no target is named
+
+
+def test_unknown_tables_and_keys_are_named(tmp_path) -> None:  # noqa: ANN001
+    csv = bars_csv(tmp_path)
+    typo_table = tmp_path / "table.toml"
+    typo_table.write_text(SHARED + "[papr]\ninitial_balance = 1\n")
+    typo_key = tmp_path / "key.toml"
+    typo_key.write_text(SHARED.replace("leverage = 5\ninitial_balance", "levrage = 5\ninitial_balance"))
+
+    table = CliRunner().invoke(binfut_app, ["backtest", "--config", str(typo_table), "--data", str(csv)])
+    key = CliRunner().invoke(binfut_app, ["backtest", "--config", str(typo_key), "--data", str(csv)])
+
+    assert table.exit_code == 1 and table.stderr == (
+        f"error: ValueError: unknown config tables ['papr'] in {typo_table}: use strategy, risk, backtest, paper, live\n"
+    )
+    assert key.exit_code == 1
+    assert key.stderr == "error: ValidationError: [backtest]: Object contains unknown field `levrage`\n"
 
 
 def test_times_parse_as_utc() -> None:
