@@ -9,6 +9,9 @@ Rules kept here:
 * hooks receive the context first and run one at a time: order updates caused inside a hook are
   delivered after it returns;
 * :class:`Bar` is a *closed* kline with ``Decimal`` prices exactly as printed;
+* :attr:`Strategy.warmup_bars` declares how much history the strategy needs: paper and live runners
+  replay that many closed bars through ``on_kline`` before going live, with every order refused
+  (``ctx.warming_up`` is True meanwhile);
 * a :class:`Vectorized` strategy's ``act`` is called by the vectorised backtest only where signal and
   position disagree, so it must do nothing when they agree (the equivalence tests enforce it).
 """
@@ -67,11 +70,22 @@ class Strategy:
     name : a label for logs and reports
     symbols : the symbols the strategy trades (runners subscribe to their data)
     interval : the kline interval ``on_kline`` expects
+    warmup_bars : closed bars of history needed before the strategy can act (a property; default 0)
     """
 
     name: str = "strategy"
     symbols: tuple[str, ...] = ()
     interval: str = "1m"
+
+    @property
+    def warmup_bars(self) -> int:
+        """Closed bars (per symbol) the strategy must see before the bar on which it can first act.
+
+        With this many bars of history replayed, the first live bar can already produce a decision.
+        Paper and live runners replay them at start (``warmup_bars`` of their config overrides it);
+        a backtest simply starts with them.  0 (the default): no warm-up.
+        """
+        return 0
 
     def on_start(self, ctx: Context) -> None:
         """Called once before any data (set leverage, schedule timers, load state)."""

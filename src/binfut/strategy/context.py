@@ -11,7 +11,9 @@ Rules kept here:
   time (``fire_timers``), in due-time order, ties in the order they were set;
 * order updates (OrderTradeUpdate, AlgoUpdate) are queued while a hook runs and delivered when it
   returns, one hook at a time;
-* once stopped (by the strategy, the data's end or the kill switch) no hook but ``on_stop`` runs again.
+* once stopped (by the strategy, the data's end or the kill switch) no hook but ``on_stop`` runs again;
+* ``warming_up`` is True while a paper / live runner replays history through ``on_kline`` (see
+  :attr:`~binfut.strategy.base.Strategy.warmup_bars`): every order is refused then, whatever the hook does.
 """
 
 from __future__ import annotations
@@ -48,6 +50,11 @@ class Context:
     risk : the risk manager (None: no limits)
     log : the strategy's logger
     mode : ``"backtest"``, ``"paper"`` or ``"live"`` (informational; behaviour must not depend on it)
+
+    Attributes
+    ----------
+    warming_up : True while the runner replays history before going live (orders are refused then;
+        a strategy may skip work it only needs for live decisions)
     """
 
     def __init__(
@@ -68,6 +75,7 @@ class Context:
         self.mode = mode
         self.state: dict[str, Any] = {}  # free-form strategy state
         self.stopped: str | None = None
+        self.warming_up = False
         self._timers: list[tuple[int, int, str, int]] = []  # (due ms, seq, name, repeat ms or 0)
         self._seq = itertools.count()
         if risk is not None and risk.on_trip is None:

@@ -8,7 +8,8 @@ Rules kept here:
 * the averages are compared **exactly** (``short_sum x long_window`` against ``long_sum x
   short_window``, on ``Decimal`` closes bar by bar, on integer ticks vectorised): both paths give the
   same signal on every bar, equal averages included (signal 0: flat);
-* flat until ``long_window`` closes were seen; ``mode`` keeps ``long_short``, ``long_only`` or
+* flat until ``long_window`` closes were seen (``warmup_bars`` is ``long_window - 1``: with that much
+  history the first live close gives a signal); ``mode`` keeps ``long_short``, ``long_only`` or
   ``short_only`` signals;
 * the position changes only when its direction differs from the signal, with one MARKET order (a flip
   is one order; going flat is reduce-only), sized by ``quantity`` or ``notional_fraction`` of equity.
@@ -126,6 +127,11 @@ class MACross(Strategy):
         self._closes: deque[Decimal] = deque(maxlen=self.config.long_window)
         self._short_sum = ZERO
         self._long_sum = ZERO
+
+    @property
+    def warmup_bars(self) -> int:
+        """``long_window - 1``: the next close completes the long average and gives the first signal."""
+        return self.config.long_window - 1
 
     def on_start(self, ctx: Context) -> None:
         if self.config.leverage is not None:

@@ -186,6 +186,11 @@ class MLStrategy(Strategy):
         self.fits = 0
         self.last_signal = 0
 
+    @property
+    def warmup_bars(self) -> int:
+        """``min_train`` (no model before it), or the features' lookback when that is longer."""
+        return max(self.config.min_train, self._need - 1)
+
     def on_start(self, ctx: Context) -> None:
         if self.config.leverage is not None:
             ctx.orders.set_leverage(self.config.symbol, self.config.leverage)

@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from binfut.trading.report import Metrics, compute_metrics, write_report
     from binfut.trading.risk import Refusal, RiskConfig, RiskManager, RiskRefused
     from binfut.trading.vectorized import VectorizedUnsupported
+    from binfut.trading.warmup import WarmupReport
 
 __all__ = [
     "AlgoAck",
@@ -82,6 +83,7 @@ __all__ = [
     "Session",
     "SimulatedGateway",
     "VectorizedUnsupported",
+    "WarmupReport",
     "bar_messages",
     "build_session",
     "compute_metrics",
@@ -133,6 +135,7 @@ _WHERE: dict[str, str] = {
     "Session": "binfut.trading.backtest",
     "SimulatedGateway": "binfut.trading.gateway",
     "VectorizedUnsupported": "binfut.trading.vectorized",
+    "WarmupReport": "binfut.trading.warmup",
     "bar_messages": "binfut.trading.paper",
     "build_session": "binfut.trading.backtest",
     "compute_metrics": "binfut.trading.report",

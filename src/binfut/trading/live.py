@@ -12,7 +12,9 @@ Rules kept here:
 * after orders are sent, the next market message waits for their user events (acked-final orders
   reported, fills agreeing with ACCOUNT_UPDATE), so decisions see a backtest's state; after
   ``settle_timeout_s`` (or a user-stream gap) everything is re-read through REST instead;
-* the kill switch cancels everything, flattens, stops; the wind-down checks REST and repeats it once.
+* the kill switch cancels everything, flattens, stops; the wind-down checks REST and repeats it once;
+* the warm-up (history replayed before going live) is the paper runner's, from the same client: no
+  order, cancel or leverage change reaches the exchange while it runs.
 """
 
 from __future__ import annotations
@@ -77,6 +79,8 @@ class LiveConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
     trades_to_strategy : call ``on_trade`` for each trade
     tick_s : real seconds between housekeeping ticks
     seed : seed of the client-id session token (None: random)
+    warmup_bars : closed bars per symbol replayed through the strategy before going live, fetched with
+        the runner's client (None: the strategy's ``warmup_bars``; 0: start cold)
     """
 
     streams: tuple[str, ...] = DEFAULT_STREAMS
@@ -92,6 +96,11 @@ class LiveConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
     trades_to_strategy: bool = True
     tick_s: float = 0.2
     seed: int | None = None
+    warmup_bars: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.warmup_bars is not None and self.warmup_bars < 0:
+            raise ValueError("warmup_bars must be >= 0 (None: the strategy's own)")
 
 
 class LiveRunner(MarketRunner):
@@ -100,8 +109,8 @@ class LiveRunner(MarketRunner):
     Parameters
     ----------
     strategy : the strategy (runs unchanged in backtest, paper and live)
-    client : an :class:`~binfut.client.AsyncClient` with credentials (user stream, reconciliation, and
-        orders unless ``gateway`` is given)
+    client : an :class:`~binfut.client.AsyncClient` with credentials (user stream, reconciliation, the
+        warm-up's klines, and orders unless ``gateway`` is given)
     config : account setup and run settings
     gateway : an order gateway to use instead of ``BinanceGateway(client)`` (e.g. over a blocking ``Client``)
     user_stream : a :class:`~binfut.stream.UserDataStream` to use (default: one over ``client``)
@@ -126,11 +135,10 @@ class LiveRunner(MarketRunner):
         check_mainnet(client.env, confirm_mainnet)
         kwargs.setdefault("clock", client.clock)
         kwargs.setdefault("urls", client.urls)
-        super().__init__(strategy, **kwargs)
+        super().__init__(strategy, client=client, **kwargs)
         self.config = config or LiveConfig()
         if "kline" not in self.config.streams:
             raise ValueError("live trading needs the kline stream")
-        self.client = client
         self._gateway = gateway
         self.user_stream = user_stream
         self.reconcile_report: Any = None
@@ -325,6 +333,9 @@ class LiveRunner(MarketRunner):
         """Connect, reconcile, trade until ``duration_s`` (real seconds), ``stop``, the strategy's stop or the
         kill switch; then wind down (cancel / flatten per the config) and return the summary.
 
+        The warm-up (``config.warmup_bars``, by default the strategy's) runs after ``on_start`` once the
+        market streams are subscribed, before the first live message.
+
         Raises
         ------
         TimeoutError
@@ -360,6 +371,7 @@ class LiveRunner(MarketRunner):
             await manager.subscribe(*self.stream_names())
             await manager.wait_ready(cfg.start_timeout_s)
             try:
+                await self._warm_up()
                 reason = await self._pump(duration_s, stop)
             except BaseException:
                 # a failing strategy hook must not leave orders working on the exchange

@@ -1,5 +1,8 @@
 """Paper trading: live market data into the one matching engine, the strategy on top (STYLE §7, row "paper").
 
+(Over 800 lines because :class:`MarketRunner`, the part the paper and live runners share, lives here
+too; it is the next thing to move to a module of its own.)
+
 :class:`PaperRunner` feeds klines, trades, mark prices and book tickers of a
 :class:`~binfut.stream.StreamManager` (any environment) to a :class:`~binfut.matching.SimulatedVenue`
 through its one market-event entry point (``Trade``, ``MarkPrice``, ``Funding``, ``Tick``); the strategy's
@@ -12,7 +15,10 @@ Rules kept here:
   loop only reads sockets; hooks, OMS and portfolio are never touched concurrently;
 * a closed kline is the backtest's bar step at ``close_time + 1``: venue, risk mark-to-market, timers,
   ``on_kline``; a MARKET order from ``on_kline`` fills at the close (unless a newer trade was seen);
-* funding comes from the mark stream; time from the injected clock (a ManualClock follows the events).
+* funding comes from the mark stream; time from the injected clock (a ManualClock follows the events);
+* warm-up (:mod:`binfut.trading.warmup`): once the streams are subscribed and ``on_start`` ran, the
+  latest closed bars are fetched over REST and replayed through ``on_kline`` with the order path
+  closed; live bars then continue the series (a streamed bar already replayed is dropped).
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ import msgspec
 
 from binfut.clock import Clock, ManualClock, SystemClock
 from binfut.config import Urls
+from binfut.errors import ConfigError
 from binfut.matching import (
     DefaultFillModel,
     Funding,
@@ -53,6 +60,7 @@ from binfut.trading.liquidity import BookLiquidity, LiquidityConfig
 from binfut.trading.oms import ClientIdGenerator, OrderManager
 from binfut.trading.portfolio import Fill, Portfolio
 from binfut.trading.risk import Refusal, RiskConfig, RiskManager
+from binfut.trading.warmup import WarmupGate, WarmupReport, fetch_warmup, public_client, resolve_warmup
 
 __all__ = [
     "PAPER_ACCOUNT",
@@ -93,6 +101,8 @@ class PaperConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
         kline-only data, so resting orders and stops see the bar's range)
     trades_to_strategy : call ``on_trade`` for each trade
     tick_s : real seconds between housekeeping ticks (timers, GTD expiry, status)
+    warmup_bars : closed bars per symbol replayed through the strategy before going live (None: the
+        strategy's ``warmup_bars``; 0: start cold)
     """
 
     initial_balance: Decimal = Decimal("10000")
@@ -109,6 +119,11 @@ class PaperConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     bar_prints: bool = False
     trades_to_strategy: bool = True
     tick_s: float = 0.2
+    warmup_bars: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.warmup_bars is not None and self.warmup_bars < 0:
+            raise ValueError("warmup_bars must be >= 0 (None: the strategy's own)")
 
 
 class OrderRecord(msgspec.Struct, frozen=True, kw_only=True):
@@ -187,11 +202,16 @@ class RunnerStatus(msgspec.Struct, frozen=True, kw_only=True):
     stream_stats: Any = None
     user_stream: str | None = None
     held_messages: int = 0
+    warmup_bars: int = 0  # bars replayed before going live (included in ``bars``)
 
 
 @dataclass
 class RunSummary:
-    """What a paper or live run produced (``Decimal`` for the accounting)."""
+    """What a paper or live run produced (``Decimal`` for the accounting).
+
+    ``bars`` and ``bar_open_times`` count every bar the strategy saw, the warm-up's first (``warmup``
+    says how many; None when the run started cold).
+    """
 
     mode: str
     strategy: str
@@ -216,6 +236,7 @@ class RunSummary:
     stop_reason: str | None
     kill_reason: str | None
     stream_stats: Any = None
+    warmup: WarmupReport | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -234,6 +255,10 @@ class JournalingOrderManager(OrderManager):
         self._bar_time = bar_time
 
     def submit(self, order: NewOrder, *, tag: str = "", internal: bool = False) -> OrderAck:
+        gate = self.gateway
+        if isinstance(gate, WarmupGate) and gate.closed:
+            # before rounding, risk checks and the journal: nothing is sent, nothing is counted
+            return gate.refuse_order(order)
         order = self.round_order(order)  # idempotent: the record shows what was sent
         ack = super().submit(order, tag=tag, internal=internal)
         self.journal.append(OrderRecord(
@@ -243,6 +268,13 @@ class JournalingOrderManager(OrderManager):
             tag=tag, reason=ack.reason,
         ))
         return ack
+
+    def set_leverage(self, symbol: str, leverage: int) -> bool:
+        gate = self.gateway
+        if isinstance(gate, WarmupGate) and gate.closed:
+            gate.change_leverage(symbol, leverage)  # refused and recorded by the gate
+            return False
+        return super().set_leverage(symbol, leverage)
 
 
 def bar_of(event: ev.Kline) -> Bar:
@@ -287,6 +319,8 @@ class MarketRunner:
     clock : time (default :class:`~binfut.clock.SystemClock`)
     streams : a started or unstarted :class:`~binfut.stream.StreamManager` (None: one is made from ``urls``)
     urls : the environment's URLs for a new manager
+    client : an ``AsyncClient`` (or ``Client``) of that environment, for the warm-up's klines (None: a
+        public client over ``urls.rest`` is made for the warm-up and closed after it)
     risk : risk limits (None: none; the kill switch is always available)
     log : logger
     """
@@ -294,7 +328,7 @@ class MarketRunner:
     mode = "paper"
 
     def __init__(self, strategy: Strategy, *, symbols: Iterable[str] | None = None, interval: str | None = None,
-                 clock: Clock | None = None, streams: Any = None, urls: Urls | None = None,
+                 clock: Clock | None = None, streams: Any = None, urls: Urls | None = None, client: Any = None,
                  risk: RiskConfig | None = None, log: logging.Logger | None = None) -> None:
         self.strategy = strategy
         self.symbols: tuple[str, ...] = tuple(symbols or strategy.symbols)
@@ -306,6 +340,7 @@ class MarketRunner:
         self.clock: Clock = clock or SystemClock()
         self.streams = streams
         self.urls = urls
+        self.client = client
         self.log = log or logging.getLogger(f"binfut.trading.{self.mode}")
         self.risk = RiskManager(risk, log=self.log.getChild("risk"))
         self._symbol_set = frozenset(self.symbols)
@@ -316,6 +351,9 @@ class MarketRunner:
         self.bar_time_ms: int | None = None
         self.started_ms = self.clock.time_ms()
         self._last_bar: dict[str, int] = {}
+        self.warmup_report: WarmupReport | None = None
+        self._warm_last: dict[str, int] = {}  # per symbol: the last bar the warm-up replayed
+        self._overlap = 0
         self._inbox: deque[tuple[str, Any]] = deque()
         self._held: deque[Any] = deque()
         self._wake: asyncio.Event | None = None
@@ -324,6 +362,7 @@ class MarketRunner:
         self._stream_stats: Any = None  # the manager's totals when the run stopped reading
         self.config: Any = None
         self.gateway: Any = None
+        self.gate: WarmupGate
         self.portfolio: Portfolio
         self.orders: JournalingOrderManager
         self.ctx: Context
@@ -332,9 +371,14 @@ class MarketRunner:
     # --- wiring ---------------------------------------------------------------------------------
 
     def wire(self, gateway: OrderGateway, portfolio: Portfolio, *, prefix: str, rng: random.Random, hedge: bool) -> None:
-        """Build the order manager, context and driver over ``gateway`` / ``portfolio``."""
+        """Build the order manager, context and driver over ``gateway`` / ``portfolio``.
+
+        The order manager reaches ``gateway`` through a :class:`~binfut.trading.warmup.WarmupGate`,
+        closed while a warm-up replays history.
+        """
         self.gateway, self.portfolio = gateway, portfolio
-        self.orders = JournalingOrderManager(gateway, portfolio, self.clock, risk=self.risk, ids=ClientIdGenerator(prefix, rng),
+        self.gate = WarmupGate(gateway, log=self.log.getChild("warmup"))
+        self.orders = JournalingOrderManager(self.gate, portfolio, self.clock, risk=self.risk, ids=ClientIdGenerator(prefix, rng),
                                              hedge=hedge, log=self.log.getChild("oms"), bar_time=lambda: self.bar_time_ms)
         self.ctx = Context(clock=self.clock, portfolio=portfolio, orders=self.orders, risk=self.risk,
                            log=self.log.getChild(self.strategy.name), mode=self.mode)
@@ -385,12 +429,10 @@ class MarketRunner:
 
     def on_bar(self, bar: Bar) -> None:
         """A closed bar: the market step, risk mark-to-market, due timers, then ``on_kline``."""
-        if bar.symbol not in self._symbol_set or bar.interval != self.interval:
+        if not self._accept_bar(bar):
+            if bar.open_time_ms <= self._warm_last.get(bar.symbol, -1) and bar.interval == self.interval:
+                self._overlap += 1  # closed while the warm-up was fetched: replayed already
             return
-        last = self._last_bar.get(bar.symbol)
-        if last is not None and bar.open_time_ms <= last:
-            return  # a repeat (reconnect) or an out-of-order bar
-        self._last_bar[bar.symbol] = bar.open_time_ms
         decision = bar.close_time_ms + 1
         self._market_bar(bar, decision)
         self.advance_to(decision)
@@ -405,6 +447,83 @@ class MarketRunner:
         if self.driver.running:
             self.driver.fire_timers(decision)
             self.driver.kline(bar)
+
+    def _accept_bar(self, bar: Bar) -> bool:
+        """Whether ``bar`` is a new bar of ours (not another symbol or interval, a repeat or out of order)."""
+        if bar.symbol not in self._symbol_set or bar.interval != self.interval:
+            return False
+        last = self._last_bar.get(bar.symbol)
+        if last is not None and bar.open_time_ms <= last:
+            return False  # a repeat (reconnect, or a bar the warm-up replayed) or an out-of-order bar
+        self._last_bar[bar.symbol] = bar.open_time_ms
+        return True
+
+    def warmup(self, bars: Iterable[Bar], *, requested: int | None = None, cutoff_ms: int | None = None,
+               requests: int = 0) -> WarmupReport:
+        """Replay closed historical ``bars`` through ``on_kline`` with the order path closed (processing thread).
+
+        Nothing reaches the venue meanwhile (``ctx.warming_up`` is True; see
+        :class:`~binfut.trading.warmup.WarmupGate`); no venue step, timer or risk check runs for a
+        historical bar.  Bars of other symbols or intervals and repeats are skipped.  Live bars then
+        continue each symbol's series: a streamed bar at or before the last replayed one is dropped.
+
+        Parameters
+        ----------
+        bars : closed bars, oldest first (e.g. :func:`~binfut.trading.warmup.fetch_warmup`'s)
+        requested, cutoff_ms, requests : what the fetch asked for, for the report
+
+        Raises
+        ------
+        RuntimeError
+            ``on_start`` has not run yet (the strategy sees its bars after it).
+        """
+        if not self.driver.started:
+            raise RuntimeError("warm up after on_start: call start() first")
+        gate, ctx = self.gate, self.ctx
+        refused = len(gate.refused)
+        replayed: list[int] = []
+        gate.closed = ctx.warming_up = True
+        try:
+            for bar in sorted(bars, key=lambda b: b.open_time_ms):  # stable: symbol order kept on ties
+                if not self.driver.running or not self._accept_bar(bar):
+                    continue
+                self._warm_last[bar.symbol] = bar.open_time_ms
+                self.last_prices[bar.symbol] = bar.close
+                self.bar_open_times.append(bar.open_time_ms)
+                self.bars += 1
+                self.bar_time_ms = bar.close_time_ms + 1
+                replayed.append(bar.open_time_ms)
+                self.driver.kline(bar)
+        finally:
+            gate.closed = ctx.warming_up = False
+        report = self.warmup_report = WarmupReport(
+            requested=len(replayed) if requested is None else requested, bars=len(replayed),
+            first_open_ms=replayed[0] if replayed else None, last_open_ms=replayed[-1] if replayed else None,
+            cutoff_ms=cutoff_ms, requests=requests, refused=len(gate.refused) - refused,
+        )
+        self.log.info("warm-up: replayed %d closed %s bars of %s (%d asked per symbol, %d refused commands)",
+                      report.bars, self.interval, ",".join(self.symbols), report.requested, report.refused)
+        self._snapshot = self.snapshot()
+        return report
+
+    async def _warm_up(self) -> WarmupReport | None:
+        """Fetch and replay the warm-up: both runners call it after ``on_start``, with the streams subscribed."""
+        count = resolve_warmup(getattr(self.config, "warmup_bars", None), self.strategy)
+        if count == 0:
+            return None
+        client, own = self.client, self.client is None
+        if client is None:
+            urls = self.urls or getattr(self.streams, "urls", None)
+            if urls is None:
+                raise ConfigError("the warm-up needs REST: pass client=... or urls=..., or set warmup_bars=0")
+            client = public_client(urls, self.clock)
+        try:
+            history = await fetch_warmup(client, self.symbols, self.interval, count)
+        finally:
+            if own:
+                await client.aclose()
+        return await asyncio.to_thread(self.warmup, history.bars, requested=count, cutoff_ms=history.cutoff_ms,
+                                       requests=history.requests)
 
     def on_trade(self, trade: Trade) -> None:
         self.advance_to(trade.time_ms)
@@ -555,6 +674,7 @@ class MarketRunner:
             bars=self.bars, last_bar_ms=self.bar_open_times[-1] if self.bar_open_times else None,
             orders_sent=len(self.orders.journal), fills=len(p.fills), rejections=len(self.orders.rejections),
             stop_reason=self.ctx.stopped, kill_reason=self.risk.tripped, held_messages=len(self._held),
+            warmup_bars=self.warmup_report.bars if self.warmup_report is not None else 0,
         )
 
     def status(self) -> RunnerStatus | None:
@@ -577,6 +697,9 @@ class MarketRunner:
         stats = self._stream_stats
         if stats is None and self.streams is not None and hasattr(self.streams, "stats"):
             stats = self.streams.stats()
+        warmup = self.warmup_report
+        if warmup is not None:
+            warmup = msgspec.structs.replace(warmup, overlap=self._overlap)
         return RunSummary(
             mode=self.mode, strategy=self.strategy.name, symbols=self.symbols, interval=self.interval,
             started_ms=self.started_ms, ended_ms=self.clock.time_ms(), bars=self.bars,
@@ -584,7 +707,7 @@ class MarketRunner:
             initial_balance=p.initial_balance, final_wallet=p.wallet, final_equity=p.equity(), realized_pnl=p.realized_pnl,
             fees=p.fees_paid, funding=p.funding, positions=positions, open_orders=len(p.orders),
             rejections=list(self.orders.rejections), refusals=list(self.risk.refusals), stop_reason=self.ctx.stopped,
-            kill_reason=self.risk.tripped, stream_stats=stats, extra=dict(extra),
+            kill_reason=self.risk.tripped, stream_stats=stats, warmup=warmup, extra=dict(extra),
         )
 
 
@@ -597,7 +720,7 @@ class PaperRunner(MarketRunner):
     config : the simulated account and subscriptions
     specs : instrument specs of the traded symbols (default: the engine's defaults)
     **kwargs : those of :class:`MarketRunner` (``symbols``, ``interval``, ``clock``, ``streams``, ``urls``,
-        ``risk``, ``log``)
+        ``client``, ``risk``, ``log``)
 
     Examples
     --------
@@ -745,10 +868,15 @@ class PaperRunner(MarketRunner):
                   ready_timeout_s: float = 30.0) -> RunSummary:
         """Subscribe the market streams and paper-trade until ``duration_s`` (real seconds), ``stop`` or a stop.
 
+        Once the streams are subscribed: ``on_start``, then the warm-up (``config.warmup_bars``, by
+        default the strategy's), then live messages (those that arrived meanwhile included).
+
         Raises
         ------
         TimeoutError
             The stream connections did not open within ``ready_timeout_s``.
+        ConfigError
+            A warm-up is due but there is no REST client, ``urls`` or stream manager URLs to fetch it with.
         """
         from binfut.stream import StreamManager
 
@@ -767,6 +895,7 @@ class PaperRunner(MarketRunner):
                 await manager.subscribe(*self.stream_names())
                 await manager.wait_ready(ready_timeout_s)
                 await asyncio.to_thread(self.start)
+                await self._warm_up()
                 reason = await self._pump(duration_s, stop)
             finally:
                 consumer.close()

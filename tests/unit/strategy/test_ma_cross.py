@@ -60,3 +60,20 @@ def test_modes_filter_the_direction() -> None:
 def test_config_is_validated(kw: dict) -> None:
     with pytest.raises(ValueError):
         MACrossConfig(**kw)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    ticks=st.lists(st.integers(min_value=600_000, max_value=600_050), min_size=1, max_size=60),
+    windows=st.tuples(st.integers(1, 8), st.integers(1, 12)).filter(lambda w: w[0] < w[1]),
+)
+def test_warmup_bars_are_the_bars_before_the_first_possible_signal(ticks: list[int], windows: tuple[int, int]) -> None:
+    short, long = windows
+    strategy = MACross(MACrossConfig(short_window=short, long_window=long))
+
+    signals = incremental(ticks, short, long)
+    rising = incremental(list(range(600_000, 600_000 + long)), short, long)
+
+    assert strategy.warmup_bars == long - 1
+    assert signals[:strategy.warmup_bars] == [0] * min(len(ticks), long - 1)  # replaying them never trades
+    assert rising[strategy.warmup_bars] == 1  # the next close can

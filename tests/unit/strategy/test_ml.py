@@ -86,3 +86,15 @@ def test_the_ml_strategy_backtests_on_the_engine() -> None:
 def test_config_is_validated(kw: dict) -> None:
     with pytest.raises(ValueError):
         MLConfig(**kw)
+
+
+def test_warmup_bars_are_the_bars_before_the_first_possible_signal() -> None:
+    df = bars()
+    short_train = MLConfig(train_window=40, retrain_every=10, min_train=12, n_estimators=4, max_depth=2)
+
+    signals = walk_forward_signals(df, CFG)
+
+    assert MLStrategy(CFG).warmup_bars == CFG.min_train  # the features' lookback is shorter
+    assert MLStrategy(short_train).warmup_bars == 20  # here the features need longer (20-bar windows)
+    assert not signals[:CFG.min_train].any() and signals[CFG.min_train:].any()
+    assert not walk_forward_signals(df, short_train)[:20].any()
