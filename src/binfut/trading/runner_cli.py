@@ -77,6 +77,12 @@ def _spec_from_venue(symbol: str, env: str, url: str | None) -> Any:
     raise ValueError(f"{symbol} is not listed by the {env} exchange")
 
 
+def _bars(summary: Any) -> str:
+    """``120 (49 warm-up)``: the bars the strategy saw, those replayed from history before going live."""
+    warm = summary.warmup.bars if summary.warmup is not None else 0
+    return f"{summary.bars} ({warm} warm-up)" if warm else str(summary.bars)
+
+
 def _summary_table(summary: Any) -> Any:
     from rich.table import Table
 
@@ -85,7 +91,7 @@ def _summary_table(summary: Any) -> Any:
     table.add_column("value", justify="right")
     positions = ", ".join(f"{k} {v}" for k, v in summary.positions.items()) or "flat"
     rows = [
-        ("bars", str(summary.bars)), ("orders", str(len(summary.orders))), ("fills", str(len(summary.fills))),
+        ("bars", _bars(summary)), ("orders", str(len(summary.orders))), ("fills", str(len(summary.fills))),
         ("rejections", str(len(summary.rejections))), ("positions", positions), ("open orders", str(summary.open_orders)),
         ("wallet", f"{summary.final_wallet:,.2f}"), ("equity", f"{summary.final_equity:,.2f}"),
         ("realized PnL", f"{summary.realized_pnl:,.2f}"), ("fees", f"{summary.fees:,.2f}"),
@@ -153,6 +159,9 @@ _URL = typer.Option(
 _DURATION = typer.Option(None, "--duration", help="stop after this many seconds (default: until Ctrl-C)")
 _DASHBOARD = typer.Option(None, "--dashboard/--no-dashboard", help="live panel (default: when stdout is a terminal)")
 _EVERY = typer.Option(5.0, "--status-every", help="seconds between status lines without the dashboard")
+_WARMUP = typer.Option(
+    None, "--warmup", min=0, help="closed bars replayed from history before going live (default: what the strategy needs; 0: cold)"
+)
 _DEBUG = typer.Option(False, "--debug", help="show tracebacks and log warnings (also: binfut --debug)")
 
 
@@ -163,7 +172,7 @@ def _dashboard(flag: bool | None) -> bool:
 def paper_cmd(
     ctx: typer.Context, strategy: str = _STRATEGY, config: Path = _CONFIG, symbol: str = _SYMBOL,
     interval: str = _INTERVAL, env: str | None = _ENV, url: str | None = _URL, duration: float = _DURATION,
-    dashboard: bool = _DASHBOARD, status_every: float = _EVERY, debug: bool = _DEBUG,
+    dashboard: bool = _DASHBOARD, status_every: float = _EVERY, warmup: int | None = _WARMUP, debug: bool = _DEBUG,
 ) -> None:  # fmt: skip
     """Paper-trade a strategy: live market data of --env, orders filled by the local matching engine.
 
@@ -183,6 +192,8 @@ def paper_cmd(
 
         tables = load_runner_config(config)
         cfg = config_table(tables, "paper", PaperConfig)
+        if warmup is not None:
+            cfg = msgspec.structs.replace(cfg, warmup_bars=warmup)
         risk = config_table(tables, "risk", RiskConfig) if "risk" in tables else None
         strat = _strategy(strategy, tables, symbol, interval)
         announce(env, f"paper: market data from {describe_target(env, url, streams=True)}, fills by the local engine")
@@ -202,7 +213,7 @@ def paper_cmd(
 def live_cmd(
     ctx: typer.Context, strategy: str = _STRATEGY, config: Path = _CONFIG, symbol: str = _SYMBOL,
     interval: str = _INTERVAL, env: str | None = _ENV, url: str | None = _URL, duration: float = _DURATION,
-    dashboard: bool = _DASHBOARD, status_every: float = _EVERY,
+    dashboard: bool = _DASHBOARD, status_every: float = _EVERY, warmup: int | None = _WARMUP,
     ws_api: bool = typer.Option(False, "--ws-api", help="send orders over the WebSocket API"),
     real_money: bool = typer.Option(False, "--i-understand-this-is-real-money", help="required with --env mainnet"),
     debug: bool = _DEBUG,
@@ -227,6 +238,8 @@ def live_cmd(
         cfg = config_table(tables, "live", LiveConfig)
         if ws_api:
             cfg = msgspec.structs.replace(cfg, ws_api=True)
+        if warmup is not None:
+            cfg = msgspec.structs.replace(cfg, warmup_bars=warmup)
         risk = config_table(tables, "risk", RiskConfig) if "risk" in tables else None
         strat = _strategy(strategy, tables, symbol, interval)
         announce(env, f"live: trading on {target}")

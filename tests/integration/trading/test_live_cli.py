@@ -121,3 +121,16 @@ def test_unknown_config_tables_are_one_line_errors(tmp_path) -> None:  # noqa: A
     result = CliRunner().invoke(runner_app, ["paper", "--config", str(config)])
 
     assert result.exit_code == 1 and "unknown config tables ['papr']" in result.output
+
+
+def test_paper_warms_up_from_history_and_says_so_in_the_summary() -> None:
+    config = EmulatorConfig(symbols=("BTCUSDT",), seed=4, history_days=0.1, api_keys={KEY: SECRET})
+    with EmulatorThread(config) as emu:
+        warm = CliRunner().invoke(app, ["--url", emu.rest_url, "paper", "--warmup", "30", "--duration", "1.5",
+                                        "--no-dashboard"])
+        cold = CliRunner().invoke(app, ["--url", emu.rest_url, "paper", "--warmup", "0", "--duration", "1.5",
+                                        "--no-dashboard"])
+
+    assert warm.exit_code == 0 and cold.exit_code == 0, warm.output + cold.output
+    assert "(30 warm-up)" in warm.stdout  # the summary's bars row: 30 closed bars replayed from the exchange
+    assert "warm-up" not in cold.stdout
