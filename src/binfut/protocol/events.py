@@ -9,6 +9,8 @@ events of :mod:`binfut.protocol.userevents` so one union decodes anything a stre
 - hot-path prices and quantities (depth, trades, book ticker) stay ``str``: the book turns them into ticks;
   the slower statistics streams (mark price, klines, tickers, liquidations) carry ``Decimal``;
 - Structs are ``frozen``, ``kw_only`` and ``gc=False`` and hold no behaviour;
+- they describe each payload once, for both directions: the local exchange encodes these same Structs,
+  so fields run in the key order of recorded fstream frames and every documented key is a field;
 - :class:`EventDecoder` decodes the envelope and the payload in one msgspec pass; an event it does not
   know (or cannot validate) comes back as :class:`RawEvent` holding the payload bytes -- never an exception;
 - each stream is ordered by its own sequence (``u`` for book streams, ``a`` for aggTrade, ``t`` for trade,
@@ -81,8 +83,8 @@ class AggTrade(_Market, tag="aggTrade", frozen=True, kw_only=True, gc=False):
     """
 
     event_time_ms: int = field(name="E")
+    agg_trade_id: int = field(name="a")  # before ``s`` in live frames (the docs list it after)
     symbol: str = field(name="s")
-    agg_trade_id: int = field(name="a")
     price: str = field(name="p")
     quantity: str = field(name="q")
     first_trade_id: int = field(name="f")
@@ -121,8 +123,11 @@ class MarkPriceUpdate(_Market, tag="markPriceUpdate", frozen=True, kw_only=True,
     next_funding_time_ms: int = field(name="T")
 
 
-class KlineBar(msgspec.Struct, frozen=True, kw_only=True, gc=False):
-    """The ``k`` object of kline and continuous-kline events (no ``s`` in the continuous one)."""
+class KlineBar(msgspec.Struct, frozen=True, kw_only=True, gc=False, omit_defaults=True):
+    """The ``k`` object of kline and continuous-kline events (no ``s`` in the continuous one).
+
+    Encoding leaves out the defaults: ``s`` when ``None`` (continuous klines) and an empty ``B``.
+    """
 
     start_time_ms: int = field(name="t")
     close_time_ms: int = field(name="T")
@@ -140,6 +145,7 @@ class KlineBar(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     quote_volume: Decimal = field(name="q")
     taker_buy_volume: Decimal = field(name="V")
     taker_buy_quote_volume: Decimal = field(name="Q")
+    ignore: str = field(name="B", default="")  # Binance's "Ignore" key, "0" in live frames
 
 
 class Kline(_Market, tag="kline", frozen=True, kw_only=True, gc=False):

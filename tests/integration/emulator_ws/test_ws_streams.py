@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from decimal import Decimal
 
 import pytest
 
-from binfut.emulator.marketdata import MarkPriceUpdate
-from binfut.matching.outputs import ForceOrder
-from integration.emulator_ws.ws_support import WsClient, limit, market
+from integration.emulator_ws.ws_support import WsClient, limit, liquidation, mark, market
 
 PREFIXES = ["", "/public", "/market", "/private"]
 # Key order of real fstream frames (shared/realdata/BINANCE_FUTURES.ws.1.0 and btcusdt_20240718.gz).
@@ -221,10 +218,7 @@ async def test_agg_trade_kline_and_tickers(served) -> None:
         limit(ex, "mm", "BTCUSDT", "SELL", "50000.0", "0.020")
         market(ex, "taker", "BTCUSDT", "BUY", "0.030")
         clock.advance(2_000_000_000)  # every cadence (100 ms ... 2 s) comes due
-        got: dict[str, dict] = {}
-        while len(got) < 7:
-            frame = await cl.recv()
-            got.setdefault(frame["stream"], frame["data"])
+        got = await cl.first_per_stream(7)
         agg = got["btcusdt@aggTrade"]
         assert list(agg) == REAL_KEYS["aggTrade"]
         assert agg["q"] == "0.030" and agg["l"] - agg["f"] == 1 and agg["m"] is False
@@ -251,32 +245,10 @@ async def test_mark_price_and_force_order(served) -> None:
     ex, clock = served.exchange, served.clock
     names = "btcusdt@markPrice@1s/btcusdt@markPrice/!markPrice@arr/btcusdt@forceOrder/!forceOrder@arr"
     async with await WsClient.connect(f"{served.ws_url}/stream?streams={names}") as cl:
-        now = clock.time_ns() // 1_000_000
-        ex.market.on_mark(
-            MarkPriceUpdate(
-                symbol="BTCUSDT",
-                mark_price=Decimal("50001.10000000"),
-                index_price=Decimal("50000.00000000"),
-                estimated_settle_price=Decimal("50000.50000000"),
-                premium_index=Decimal("0.00002"),
-                funding_rate=Decimal("0.00010000"),
-                interest_rate=Decimal("0.0001"),
-                next_funding_time_ms=now + 3_600_000,
-                time_ms=now,
-            )
-        )
-        ex.market.ingest(
-            ForceOrder(
-                symbol="BTCUSDT", side="SELL", order_type="LIMIT", time_in_force="IOC", quantity=Decimal("0.014"),
-                price=Decimal("49000.0"), average_price=Decimal("49010.0"), status="FILLED",
-                last_filled_quantity=Decimal("0.014"), filled_accumulated_quantity=Decimal("0.014"), trade_time_ms=now,
-            )
-        )  # fmt: skip
+        now = mark(ex)
+        liquidation(ex)
         clock.advance(3_000_000_000)
-        got: dict[str, object] = {}
-        while len(got) < 5:
-            frame = await cl.recv()
-            got.setdefault(frame["stream"], frame["data"])
+        got = await cl.first_per_stream(5)
         mp = got["btcusdt@markPrice@1s"]
         assert list(mp) == ["e", "E", "s", "p", "i", "P", "r", "T"]
         assert mp["p"] == "50001.10000000" and mp["r"] == "0.00010000" and mp["T"] == now + 3_600_000
@@ -297,10 +269,7 @@ async def test_partial_depth_and_book_ticker(served) -> None:
             limit(ex, "mm", "BTCUSDT", "BUY", f"{49990 - i}.0", "0.003")
             limit(ex, "mm", "BTCUSDT", "SELL", f"{50010 + i}.0", "0.004")
         clock.advance(5_000_000_000)
-        got: dict[str, dict] = {}
-        while len(got) < 3:
-            frame = await cl.recv()
-            got.setdefault(frame["stream"], frame["data"])
+        got = await cl.first_per_stream(3)
         d5 = got["btcusdt@depth5@100ms"]
         assert list(d5) == REAL_KEYS["depthUpdate"]
         assert [b[0] for b in d5["b"]] == ["49990.00", "49989.00", "49988.00", "49987.00", "49986.00"]

@@ -88,6 +88,18 @@ class WsClient:
             if predicate(frame):
                 return frame
 
+    async def first_per_stream(self, count: int, accept: Any = None) -> dict[str, Any]:
+        """The ``data`` of the first combined frame of each stream, until ``count`` streams have one.
+
+        ``accept(frame)``, when given, skips the frames it returns false for.
+        """
+        got: dict[str, Any] = {}
+        while len(got) < count:
+            frame = await self.recv()
+            if accept is None or accept(frame):
+                got.setdefault(frame["stream"], frame["data"])
+        return got
+
     async def quiet(self, seconds: float = 0.2) -> list[Any]:
         """Everything that arrives within ``seconds`` (decoded text frames)."""
         out: list[Any] = []
@@ -207,6 +219,46 @@ def cancel(exchange: Any, account: str, symbol: str, order_id: int) -> Any:
     from binfut.matching import CancelOrder
 
     return exchange.execute(account, CancelOrder(symbol=symbol, order_id=order_id))
+
+
+def mark(exchange: Any, **values: Any) -> int:
+    """Feed one BTCUSDT mark / index / funding update into the exchange (``values`` override); returns its time."""
+    from binfut.emulator.marketdata import MarkPriceUpdate
+
+    now = int(exchange.clock.time_ns()) // 1_000_000
+    fields: dict[str, Any] = {
+        "symbol": "BTCUSDT",
+        "mark_price": Decimal("50001.10000000"),
+        "index_price": Decimal("50000.00000000"),
+        "estimated_settle_price": Decimal("50000.50000000"),
+        "premium_index": Decimal("0.00002"),
+        "funding_rate": Decimal("0.00010000"),
+        "interest_rate": Decimal("0.0001"),
+        "next_funding_time_ms": now + 3_600_000,
+        "time_ms": now,
+    }
+    exchange.market.on_mark(MarkPriceUpdate(**(fields | values)))
+    return now
+
+
+def liquidation(exchange: Any, **values: Any) -> None:
+    """Feed one BTCUSDT liquidation (the docs' example order; ``values`` override) into the exchange."""
+    from binfut.matching.outputs import ForceOrder
+
+    fields: dict[str, Any] = {
+        "symbol": "BTCUSDT",
+        "side": "SELL",
+        "order_type": "LIMIT",
+        "time_in_force": "IOC",
+        "quantity": Decimal("0.014"),
+        "price": Decimal("49000.0"),
+        "average_price": Decimal("49010.0"),
+        "status": "FILLED",
+        "last_filled_quantity": Decimal("0.014"),
+        "filled_accumulated_quantity": Decimal("0.014"),
+        "trade_time_ms": int(exchange.clock.time_ns()) // 1_000_000,
+    }
+    exchange.market.ingest(ForceOrder(**(fields | values)))
 
 
 class RandomFlow:

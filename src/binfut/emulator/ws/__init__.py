@@ -8,9 +8,10 @@
   ``?listenKey=KEY[&events=A/B]`` opens one on any of these URLs;
 - the WebSocket API at ``/ws-fapi/v1``.
 
-Module map: ``names`` (stream grammar), ``payloads`` (wire Structs), ``session`` (one connection),
-``hub`` (subscriptions, fan-out), ``depth`` / ``feeds`` / ``user`` (what each stream carries),
-``market`` (stream connections and control messages), ``api`` (WebSocket API), ``timers``.
+Module map: ``names`` (stream grammar), ``payloads`` (number spelling and the encoder; the payload
+Structs live in :mod:`binfut.protocol.events`), ``session`` (one connection), ``hub`` (subscriptions,
+fan-out), ``depth`` / ``feeds`` / ``user`` (what each stream carries), ``market`` (stream connections
+and control messages), ``api`` (WebSocket API), ``timers``.
 """
 
 from __future__ import annotations

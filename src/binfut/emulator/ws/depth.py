@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING, Any
 
 from binfut.emulator.ws.hub import Cadence
 from binfut.emulator.ws.names import StreamSpec
-from binfut.emulator.ws.payloads import BookTickerEvent, DepthEvent, encode
+from binfut.emulator.ws.payloads import encode, text, text_levels
+from binfut.protocol.events import BookTicker, DepthUpdate
 
 if TYPE_CHECKING:
     from binfut.emulator.ws.hub import StreamHub
@@ -46,9 +47,10 @@ def _partial_name(symbol: str, levels: int, cadence_ms: int) -> str:
 class _Window:
     """Changes of one symbol collected for one cadence."""
 
-    __slots__ = ("asks", "bids", "cadence", "diff", "first", "last", "levels", "prev", "transact_ms")
+    __slots__ = ("asks", "bids", "cadence", "diff", "first", "last", "levels", "name", "prev", "transact_ms")
 
-    def __init__(self) -> None:
+    def __init__(self, name: str) -> None:
+        self.name = name  # the diff stream of this symbol and cadence
         self.bids: dict[Decimal, Decimal] = {}
         self.asks: dict[Decimal, Decimal] = {}
         self.first = -1  # U of the pending event; -1 = nothing pending
@@ -109,7 +111,7 @@ class DepthFeed:
             return
         window = st.windows.get(spec.cadence_ms)
         if window is None:
-            window = st.windows[spec.cadence_ms] = _Window()
+            window = st.windows[spec.cadence_ms] = _Window(diff_stream_name(spec.symbol, spec.cadence_ms))
             if spec.cadence_ms:
                 symbol, cadence = spec.symbol, spec.cadence_ms
                 window.cadence = Cadence(self.hub.timers, cadence, lambda: self._flush(symbol, cadence))
@@ -187,19 +189,19 @@ class DepthFeed:
         return faults is not None and faults.has("depth_gap") and faults.should("depth_gap", now, name)
 
     def _emit_realtime(self, delta: Any, window: _Window) -> None:
-        name = diff_stream_name(delta.symbol, 0)
+        name = window.name
         now = self.hub.now_ms()
         if self._gap(name, now):
             return
-        event = DepthEvent(
+        event = DepthUpdate(
             event_time_ms=now,
             transaction_time_ms=delta.transact_time_ms,
             symbol=delta.symbol,
             first_update_id=delta.first_update_id,
             final_update_id=delta.last_update_id,
             prev_final_update_id=delta.prev_update_id,
-            bids=sorted(delta.bids),
-            asks=sorted(delta.asks),
+            bids=text_levels(sorted(delta.bids)),
+            asks=text_levels(sorted(delta.asks)),
         )
         self.hub.publish(name, encode(event))
 
@@ -215,34 +217,35 @@ class DepthFeed:
         window.bids = {}
         window.asks = {}
         if window.diff > 0:
-            name = diff_stream_name(symbol, cadence)
+            name = window.name
             if not self._gap(name, now):
-                event = DepthEvent(
+                event = DepthUpdate(
                     event_time_ms=now,
                     transaction_time_ms=transact,
                     symbol=symbol,
                     first_update_id=first,
                     final_update_id=last,
                     prev_final_update_id=prev,
-                    bids=sorted(bids.items()),
-                    asks=sorted(asks.items()),
+                    bids=text_levels(sorted(bids.items())),
+                    asks=text_levels(sorted(asks.items())),
                 )
                 self.hub.publish(name, encode(event))
         if window.levels:
             deepest = max(window.levels)
             top_bids, top_asks = self._top(symbol, deepest)
-            for levels in window.levels:
-                event = DepthEvent(
+            bid_rows, ask_rows = text_levels(top_bids), text_levels(top_asks)  # spelt once for every depth N
+            for n in window.levels:
+                event = DepthUpdate(
                     event_time_ms=now,
                     transaction_time_ms=transact,
                     symbol=symbol,
                     first_update_id=first,
                     final_update_id=last,
                     prev_final_update_id=prev,
-                    bids=top_bids[:levels],
-                    asks=top_asks[:levels],
+                    bids=bid_rows[:n],
+                    asks=ask_rows[:n],
                 )
-                self.hub.publish(_partial_name(symbol, levels, cadence), encode(event))
+                self.hub.publish(_partial_name(symbol, n, cadence), encode(event))
 
     def _top(self, symbol: str, levels: int) -> tuple[list[tuple[Decimal, Decimal]], list[tuple[Decimal, Decimal]]]:
         """The venue's best ``levels`` bids (best first) and asks (best first)."""
@@ -256,13 +259,13 @@ class DepthFeed:
         if key == st.last_ticker:
             return  # the change was deeper in the book
         st.last_ticker = key
-        event = BookTickerEvent(
+        event = BookTicker(
             update_id=delta.last_update_id,
             symbol=delta.symbol,
-            bid_price=bid[0],
-            bid_qty=bid[1],
-            ask_price=ask[0],
-            ask_qty=ask[1],
+            bid_price=text(bid[0]),
+            bid_qty=text(bid[1]),
+            ask_price=text(ask[0]),
+            ask_qty=text(ask[1]),
             transaction_time_ms=delta.transact_time_ms,
             event_time_ms=self.hub.now_ms(),
         )

@@ -20,26 +20,24 @@ from typing import TYPE_CHECKING, Any
 
 from binfut.emulator.ws.hub import Cadence
 from binfut.emulator.ws.names import StreamSpec
-from binfut.emulator.ws.payloads import (
-    AggTradeEvent,
-    ContinuousKlineEvent,
-    ForceOrderEvent,
+from binfut.emulator.ws.payloads import encode, number, text
+from binfut.protocol.events import (
+    AggTrade,
+    ContinuousKline,
+    ForceOrder,
+    Kline,
     KlineBar,
-    KlineEvent,
     LiquidationOrder,
-    MarkPriceEvent,
-    MiniTickerEvent,
-    TickerEvent,
-    TradeEvent,
-    encode,
+    MarkPriceUpdate,
+    MiniTicker,
+    Ticker,
+    Trade,
 )
 
 if TYPE_CHECKING:
     from binfut.emulator.ws.hub import StreamHub
 
 __all__ = ["MarketFeeds", "MarketSource"]
-
-ZERO = Decimal(0)
 
 
 class MarketSource:
@@ -67,14 +65,14 @@ class MarketSource:
         return ticker
 
 
-def _mark_event(update: Any, now: int) -> MarkPriceEvent:
-    return MarkPriceEvent(
+def _mark_event(update: Any, now: int) -> MarkPriceUpdate:
+    return MarkPriceUpdate(
         event_time_ms=now,
         symbol=update.symbol,
-        mark_price=update.mark_price,
-        index_price=update.index_price,
-        estimated_settle_price=update.estimated_settle_price,
-        funding_rate=update.funding_rate,
+        mark_price=number(update.mark_price),
+        index_price=number(update.index_price),
+        estimated_settle_price=number(update.estimated_settle_price),
+        funding_rate=number(update.funding_rate),  # 8 decimals: a zero rate is 0E-8 to ``str``
         next_funding_time_ms=update.next_funding_time_ms,
     )
 
@@ -87,34 +85,36 @@ def _bar(bar: Any, symbol: str | None, interval: str, closed: bool) -> KlineBar:
         interval=interval,
         first_trade_id=bar.first_trade_id,
         last_trade_id=bar.last_trade_id,
-        open=bar.open,
-        close=bar.close,
-        high=bar.high,
-        low=bar.low,
-        volume=bar.volume,
+        open=number(bar.open),
+        close=number(bar.close),
+        high=number(bar.high),
+        low=number(bar.low),
+        volume=number(bar.volume),
         trades=bar.trades,
         is_closed=closed,
-        quote_volume=bar.quote_volume,
-        taker_buy_volume=bar.taker_buy_base,
-        taker_buy_quote_volume=bar.taker_buy_quote,
+        quote_volume=number(bar.quote_volume),
+        taker_buy_volume=number(bar.taker_buy_base),
+        taker_buy_quote_volume=number(bar.taker_buy_quote),
         ignore="0",
     )
 
 
-def _ticker_event(t: dict[str, Any], now: int) -> TickerEvent:
-    return TickerEvent(
+def _ticker_event(t: dict[str, Any], now: int) -> Ticker:
+    """``ticker_24h``'s numbers are the REST ticker's plain text already: the Decimal-typed fields take
+    those strings as they are (encoded like the Decimals they spell, see ``payloads.number``)."""
+    return Ticker(
         event_time_ms=now,
         symbol=t["symbol"],
-        price_change=Decimal(t["priceChange"]),
-        price_change_percent=Decimal(t["priceChangePercent"]),
-        weighted_avg_price=Decimal(t["weightedAvgPrice"]),
-        last_price=Decimal(t["lastPrice"]),
-        last_qty=Decimal(t["lastQty"]),
-        open=Decimal(t["openPrice"]),
-        high=Decimal(t["highPrice"]),
-        low=Decimal(t["lowPrice"]),
-        volume=Decimal(t["volume"]),
-        quote_volume=Decimal(t["quoteVolume"]),
+        price_change=t["priceChange"],
+        price_change_percent=t["priceChangePercent"],
+        weighted_avg_price=t["weightedAvgPrice"],
+        last_price=t["lastPrice"],
+        last_qty=t["lastQty"],
+        open=t["openPrice"],
+        high=t["highPrice"],
+        low=t["lowPrice"],
+        volume=t["volume"],
+        quote_volume=t["quoteVolume"],
         open_time_ms=t["openTime"],
         close_time_ms=t["closeTime"],
         first_trade_id=t["firstId"],
@@ -123,16 +123,17 @@ def _ticker_event(t: dict[str, Any], now: int) -> TickerEvent:
     )
 
 
-def _mini_event(t: dict[str, Any], now: int) -> MiniTickerEvent:
-    return MiniTickerEvent(
+def _mini_event(t: dict[str, Any], now: int) -> MiniTicker:
+    """The REST ticker's strings, as in :func:`_ticker_event`."""
+    return MiniTicker(
         event_time_ms=now,
         symbol=t["symbol"],
-        close=Decimal(t["lastPrice"]),
-        open=Decimal(t["openPrice"]),
-        high=Decimal(t["highPrice"]),
-        low=Decimal(t["lowPrice"]),
-        volume=Decimal(t["volume"]),
-        quote_volume=Decimal(t["quoteVolume"]),
+        close=t["lastPrice"],
+        open=t["openPrice"],
+        high=t["highPrice"],
+        low=t["lowPrice"],
+        volume=t["volume"],
+        quote_volume=t["quoteVolume"],
     )
 
 
@@ -265,13 +266,13 @@ class MarketFeeds:
         hub = self.hub
         name = lower + "@trade"
         if hub.has(name):
-            event = TradeEvent(
+            event = Trade(
                 event_time_ms=hub.now_ms(),
                 trade_time_ms=trade.time_ms,
                 symbol=symbol,
                 trade_id=trade.trade_id,
-                price=trade.price,
-                quantity=trade.qty,
+                price=text(trade.price),
+                quantity=text(trade.qty),
                 buyer_is_maker=trade.buyer_is_maker,
             )
             hub.publish(name, encode(event))
@@ -301,12 +302,12 @@ class MarketFeeds:
             self._agg_cadence[symbol].mark()
         name = symbol.lower() + "@aggTrade"
         for r in ready:
-            event = AggTradeEvent(
+            event = AggTrade(
                 event_time_ms=now,
                 agg_trade_id=r.agg_id,
                 symbol=symbol,
-                price=r.price,
-                quantity=r.qty,
+                price=text(r.price),
+                quantity=text(r.qty),
                 first_trade_id=r.first_trade_id,
                 last_trade_id=r.last_trade_id,
                 trade_time_ms=r.time_ms,
@@ -317,7 +318,7 @@ class MarketFeeds:
     def _flush_mark(self, cadence_ms: int) -> None:
         now = self.hub.now_ms()
         suffix = "@1s" if cadence_ms == 1000 else ""
-        everyone: list[MarkPriceEvent] = []
+        everyone: list[MarkPriceUpdate] = []
         want_all = cadence_ms in self._mark_subs.get("", set())
         symbols = self.source.symbols() if want_all else [s for s in self._mark_subs if s]
         for symbol in symbols:
@@ -361,11 +362,11 @@ class MarketFeeds:
         spec = k.spec
         now = self.hub.now_ms()
         if spec.kind == "kline":
-            event: KlineEvent | ContinuousKlineEvent = KlineEvent(
+            event: Kline | ContinuousKline = Kline(
                 event_time_ms=now, symbol=spec.symbol, kline=_bar(bar, spec.symbol, spec.interval, closed)
             )
         else:
-            event = ContinuousKlineEvent(
+            event = ContinuousKline(
                 event_time_ms=now,
                 pair=spec.symbol,
                 contract_type=spec.contract_type,
@@ -395,19 +396,19 @@ class MarketFeeds:
         names = [n for n in (symbol.lower() + "@forceOrder", "!forceOrder@arr") if self.hub.has(n)]
         if not names:
             return
-        event = ForceOrderEvent(
+        event = ForceOrder(
             event_time_ms=self.hub.now_ms(),
             order=LiquidationOrder(
                 symbol=force.symbol,
                 side=force.side,
                 order_type=force.order_type,
                 time_in_force=force.time_in_force,
-                quantity=force.quantity,
-                price=force.price,
-                average_price=force.average_price,
+                quantity=number(force.quantity),
+                price=number(force.price),
+                average_price=number(force.average_price),
                 status=force.status,
-                last_filled_quantity=force.last_filled_quantity,
-                filled_accumulated_quantity=force.filled_accumulated_quantity,
+                last_filled_quantity=number(force.last_filled_quantity),
+                filled_accumulated_quantity=number(force.filled_accumulated_quantity),
                 trade_time_ms=force.trade_time_ms,
             ),
         )

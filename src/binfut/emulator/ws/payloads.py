@@ -1,10 +1,13 @@
-"""Wire shapes of the USD-M market-stream payloads, as msgspec Structs that encode to Binance's JSON.
+"""How the local exchange spells numbers in market-stream payloads, and the one encoder for them.
 
-Rules kept here:
-- keys and their order are exactly Binance's (checked against recorded fstream frames: depthUpdate
-  ``e,E,T,s,U,u,pu,b,a``; bookTicker ``e,u,s,b,B,a,A,T,E``; aggTrade ``e,E,a,s,p,q,f,l,T,m``);
-- prices and quantities are ``Decimal`` and travel as JSON strings, ids and times as integers;
-- readable attribute names map to Binance's keys with ``field(name=...)``; no behaviour here.
+The payload shapes are the protocol's own event Structs (:mod:`binfut.protocol.events`): the exchange
+encodes exactly what the client decodes, so each Binance payload is described once. Rules kept here:
+- every price and quantity goes out as a JSON string spelt like ``format(value, "f")`` (the text of the
+  REST answers): never a float and never an exponent, although ``str`` writes ``0E-8`` for a zero with
+  eight decimals, ``5.0E-7`` below 1e-6 and ``1E+1`` for a normalised ten; ``str`` is only the fast path;
+- ``str``-typed fields (depth, trades, book ticker) take :func:`text`, ``Decimal``-typed ones (mark
+  price, klines, liquidations) :func:`number`, tickers the REST ticker's own strings; ids and times
+  stay integers.
 
 References: "Websocket Market Streams" of the USD-M futures API docs.
 """
@@ -12,185 +15,38 @@ References: "Websocket Market Streams" of the USD-M futures API docs.
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import cast
 
 import msgspec
-from msgspec import field
 
-__all__ = [
-    "AggTradeEvent",
-    "BookTickerEvent",
-    "ContinuousKlineEvent",
-    "DepthEvent",
-    "ForceOrderEvent",
-    "KlineBar",
-    "KlineEvent",
-    "LiquidationOrder",
-    "MarkPriceEvent",
-    "MiniTickerEvent",
-    "TickerEvent",
-    "TradeEvent",
-    "encode",
-]
-
-Level = tuple[Decimal, Decimal]
+__all__ = ["encode", "number", "text", "text_levels"]
 
 
-class _Msg(msgspec.Struct, frozen=True, kw_only=True, gc=False):
-    """Base of the stream payloads."""
+def text(value: Decimal) -> str:
+    """``value`` as Binance writes it: ``str`` when that has no exponent (the common case), else fixed-point."""
+    spelt = str(value)
+    return spelt if "E" not in spelt else format(value, "f")
 
 
-class DepthEvent(_Msg, frozen=True, kw_only=True, gc=False):
-    """``depthUpdate``: diff depth (changed levels) or partial depth (top N levels)."""
+def number(value: Decimal) -> Decimal:
+    """``value`` for a ``Decimal``-typed field: itself when ``str`` writes it plainly, else its :func:`text`.
 
-    event: str = field(name="e", default="depthUpdate")
-    event_time_ms: int = field(name="E")
-    transaction_time_ms: int = field(name="T")
-    symbol: str = field(name="s")
-    first_update_id: int = field(name="U")
-    final_update_id: int = field(name="u")
-    prev_final_update_id: int = field(name="pu")
-    bids: list[Level] = field(name="b")
-    asks: list[Level] = field(name="a")
+    The text goes into the field as a ``str``, which msgspec encodes exactly like the Decimal it spells
+    (the convention of :func:`binfut.matching.outputs.wire`); the Struct is encoded, never read again.
+    """
+    return value if "E" not in str(value) else cast(Decimal, format(value, "f"))
 
 
-class BookTickerEvent(_Msg, frozen=True, kw_only=True, gc=False):
-    event: str = field(name="e", default="bookTicker")
-    update_id: int = field(name="u")
-    symbol: str = field(name="s")
-    bid_price: Decimal = field(name="b")
-    bid_qty: Decimal = field(name="B")
-    ask_price: Decimal = field(name="a")
-    ask_qty: Decimal = field(name="A")
-    transaction_time_ms: int = field(name="T")
-    event_time_ms: int = field(name="E")
-
-
-class AggTradeEvent(_Msg, frozen=True, kw_only=True, gc=False):
-    event: str = field(name="e", default="aggTrade")
-    event_time_ms: int = field(name="E")
-    agg_trade_id: int = field(name="a")
-    symbol: str = field(name="s")
-    price: Decimal = field(name="p")
-    quantity: Decimal = field(name="q")
-    first_trade_id: int = field(name="f")
-    last_trade_id: int = field(name="l")
-    trade_time_ms: int = field(name="T")
-    buyer_is_maker: bool = field(name="m")
-
-
-class TradeEvent(_Msg, frozen=True, kw_only=True, gc=False):
-    """``trade`` (undocumented on the USD-M pages but served by fstream; ``X`` is the order type)."""
-
-    event: str = field(name="e", default="trade")
-    event_time_ms: int = field(name="E")
-    trade_time_ms: int = field(name="T")
-    symbol: str = field(name="s")
-    trade_id: int = field(name="t")
-    price: Decimal = field(name="p")
-    quantity: Decimal = field(name="q")
-    order_type: str = field(name="X", default="MARKET")
-    buyer_is_maker: bool = field(name="m")
-
-
-class MarkPriceEvent(_Msg, frozen=True, kw_only=True, gc=False):
-    event: str = field(name="e", default="markPriceUpdate")
-    event_time_ms: int = field(name="E")
-    symbol: str = field(name="s")
-    mark_price: Decimal = field(name="p")
-    index_price: Decimal = field(name="i")
-    estimated_settle_price: Decimal = field(name="P")
-    funding_rate: Decimal = field(name="r")
-    next_funding_time_ms: int = field(name="T")
-
-
-class KlineBar(_Msg, frozen=True, kw_only=True, gc=False, omit_defaults=True):
-    """The ``k`` object of kline and continuous-kline events (``s`` absent in the continuous one)."""
-
-    start_time_ms: int = field(name="t")
-    close_time_ms: int = field(name="T")
-    symbol: str | None = field(name="s", default=None)
-    interval: str = field(name="i")
-    first_trade_id: int = field(name="f")
-    last_trade_id: int = field(name="L")
-    open: Decimal = field(name="o")
-    close: Decimal = field(name="c")
-    high: Decimal = field(name="h")
-    low: Decimal = field(name="l")
-    volume: Decimal = field(name="v")
-    trades: int = field(name="n")
-    is_closed: bool = field(name="x")
-    quote_volume: Decimal = field(name="q")
-    taker_buy_volume: Decimal = field(name="V")
-    taker_buy_quote_volume: Decimal = field(name="Q")
-    ignore: str = field(name="B")  # always "0"
-
-
-class KlineEvent(_Msg, frozen=True, kw_only=True, gc=False):
-    event: str = field(name="e", default="kline")
-    event_time_ms: int = field(name="E")
-    symbol: str = field(name="s")
-    kline: KlineBar = field(name="k")
-
-
-class ContinuousKlineEvent(_Msg, frozen=True, kw_only=True, gc=False):
-    event: str = field(name="e", default="continuous_kline")
-    event_time_ms: int = field(name="E")
-    pair: str = field(name="ps")
-    contract_type: str = field(name="ct")
-    kline: KlineBar = field(name="k")
-
-
-class MiniTickerEvent(_Msg, frozen=True, kw_only=True, gc=False):
-    event: str = field(name="e", default="24hrMiniTicker")
-    event_time_ms: int = field(name="E")
-    symbol: str = field(name="s")
-    close: Decimal = field(name="c")
-    open: Decimal = field(name="o")
-    high: Decimal = field(name="h")
-    low: Decimal = field(name="l")
-    volume: Decimal = field(name="v")
-    quote_volume: Decimal = field(name="q")
-
-
-class TickerEvent(_Msg, frozen=True, kw_only=True, gc=False):
-    event: str = field(name="e", default="24hrTicker")
-    event_time_ms: int = field(name="E")
-    symbol: str = field(name="s")
-    price_change: Decimal = field(name="p")
-    price_change_percent: Decimal = field(name="P")
-    weighted_avg_price: Decimal = field(name="w")
-    last_price: Decimal = field(name="c")
-    last_qty: Decimal = field(name="Q")
-    open: Decimal = field(name="o")
-    high: Decimal = field(name="h")
-    low: Decimal = field(name="l")
-    volume: Decimal = field(name="v")
-    quote_volume: Decimal = field(name="q")
-    open_time_ms: int = field(name="O")
-    close_time_ms: int = field(name="C")
-    first_trade_id: int = field(name="F")
-    last_trade_id: int = field(name="L")
-    count: int = field(name="n")
-
-
-class LiquidationOrder(_Msg, frozen=True, kw_only=True, gc=False):
-    symbol: str = field(name="s")
-    side: str = field(name="S")
-    order_type: str = field(name="o")
-    time_in_force: str = field(name="f")
-    quantity: Decimal = field(name="q")
-    price: Decimal = field(name="p")
-    average_price: Decimal = field(name="ap")
-    status: str = field(name="X")
-    last_filled_quantity: Decimal = field(name="l")
-    filled_accumulated_quantity: Decimal = field(name="z")
-    trade_time_ms: int = field(name="T")
-
-
-class ForceOrderEvent(_Msg, frozen=True, kw_only=True, gc=False):
-    event: str = field(name="e", default="forceOrder")
-    event_time_ms: int = field(name="E")
-    order: LiquidationOrder = field(name="o")
+def text_levels(rows: list[tuple[Decimal, Decimal]]) -> list[tuple[str, str]]:
+    """``[price, qty]`` pairs of a depth payload, in the order given (sort the Decimals first)."""
+    # The hottest feed: the builtin spells, an exponent (rare) sends the whole list to text().
+    out = []
+    for price, qty in rows:
+        price_text, qty_text = str(price), str(qty)
+        if "E" in price_text or "E" in qty_text:
+            return [(text(p), text(q)) for p, q in rows]
+        out.append((price_text, qty_text))
+    return out
 
 
 _ENCODER = msgspec.json.Encoder()
