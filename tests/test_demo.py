@@ -19,7 +19,7 @@ from binfut.emulator.server import EmulatorThread
 
 
 def test_demo_runs_and_writes_the_report(tmp_path: Path) -> None:
-    # 16 s: the live strategy decides after 4 bars of 2 s, so this short run must already trade
+    # 16 s: eight 2 s bars after a warm start, so this short run must already trade
     result = subprocess.run(
         [sys.executable, "-m", "binfut.demo", "--out", str(tmp_path), "--history-days", "1", "--live-seconds", "16"],
         capture_output=True,

@@ -402,8 +402,8 @@ def run_backtest_phase(venue: Venue, data_dir: Path, out: Path) -> Any:
     return files
 
 
-#: The live phase's moving averages: short enough that the strategy decides within seconds on the local
-#: exchange (a bar closes every 2 s at the default speed), so the 30 s default run shows it trading.
+#: The live phase's moving averages: short, so that the 30 s default run on the local exchange (a bar
+#: closes every 2 s at the default speed) shows several crossovers.
 LIVE_SHORT, LIVE_LONG = 2, 4
 
 
@@ -415,16 +415,16 @@ def run_live_phase(venue: Venue, seconds: float) -> Any:
 
     step(f"11. Live: MA crossover {LIVE_SHORT}/{LIVE_LONG} on {venue.name} for {seconds:g} s")
     bar_s = 60 / getattr(venue.clock, "speed", 1.0)  # the accelerated local exchange closes a 1m bar every 60/speed s
-    first_s = bar_s * LIVE_LONG
     console.print(
-        f"Orders go over REST, prices and fills come over WebSocket, the risk manager is on. A one-minute bar "
-        f"closes every {_duration(bar_s)} here: the strategy decides after {LIVE_LONG} bars (about "
-        f"{_duration(first_s)} in) with market orders, and flattens its position at the end."
+        f"Orders go over REST, prices and fills come over WebSocket, the risk manager is on. The strategy is "
+        f"warmed up with the last {LIVE_LONG - 1} closed bars over REST (no orders for them), so it can act on "
+        f"the first live bar; a one-minute bar closes every {_duration(bar_s)} here. Market orders; the "
+        f"position is flattened at the end."
     )
-    if seconds < first_s + bar_s:
+    if seconds < 3 * bar_s:
         console.print(
-            f"[yellow]{seconds:g} s is too short for a decision: expect no orders "
-            f"(--live-seconds {int(first_s + 3 * bar_s)} or more shows trades)"
+            f"[yellow]{seconds:g} s is too short to see a crossover: expect few or no orders "
+            f"(--live-seconds {int(10 * bar_s)} or more shows trades)"
         )
 
     async def go() -> Any:
@@ -457,7 +457,7 @@ def run_live_phase(venue: Venue, seconds: float) -> Any:
         "live run",
         ["", ""],
         [
-            ["closed bars seen", summary.bars],
+            ["closed bars seen", summary.bars_text()],
             ["orders sent / fills", f"{len(summary.orders)} / {len(summary.fills)}"],
             ["wallet", f"{usd(summary.initial_balance)} → {usd(summary.final_wallet)} USDT ({usd(change)})"],
             ["realized PnL / fees", f"{usd(summary.realized_pnl)} / {usd(summary.fees)} USDT"],

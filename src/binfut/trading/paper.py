@@ -239,6 +239,11 @@ class RunSummary:
     warmup: WarmupReport | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
+    def bars_text(self) -> str:
+        """``18 (3 warm-up)``: the bars the strategy saw, and how many of them were replayed from history."""
+        warm = self.warmup.bars if self.warmup is not None else 0
+        return f"{self.bars} ({warm} warm-up)" if warm else str(self.bars)
+
 
 class JournalingOrderManager(OrderManager):
     """An :class:`~binfut.trading.oms.OrderManager` that keeps an :class:`OrderRecord` of every order sent.

@@ -77,12 +77,6 @@ def _spec_from_venue(symbol: str, env: str, url: str | None) -> Any:
     raise ValueError(f"{symbol} is not listed by the {env} exchange")
 
 
-def _bars(summary: Any) -> str:
-    """``120 (49 warm-up)``: the bars the strategy saw, those replayed from history before going live."""
-    warm = summary.warmup.bars if summary.warmup is not None else 0
-    return f"{summary.bars} ({warm} warm-up)" if warm else str(summary.bars)
-
-
 def _summary_table(summary: Any) -> Any:
     from rich.table import Table
 
@@ -91,7 +85,7 @@ def _summary_table(summary: Any) -> Any:
     table.add_column("value", justify="right")
     positions = ", ".join(f"{k} {v}" for k, v in summary.positions.items()) or "flat"
     rows = [
-        ("bars", _bars(summary)), ("orders", str(len(summary.orders))), ("fills", str(len(summary.fills))),
+        ("bars", summary.bars_text()), ("orders", str(len(summary.orders))), ("fills", str(len(summary.fills))),
         ("rejections", str(len(summary.rejections))), ("positions", positions), ("open orders", str(summary.open_orders)),
         ("wallet", f"{summary.final_wallet:,.2f}"), ("equity", f"{summary.final_equity:,.2f}"),
         ("realized PnL", f"{summary.realized_pnl:,.2f}"), ("fees", f"{summary.fees:,.2f}"),
