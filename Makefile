@@ -27,6 +27,7 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(PY) scripts/gen_endpoints.py --check
 	$(VENV)/bin/ruff check src tests scripts bench
+	$(VENV)/bin/mypy
 	$(VENV)/bin/pytest -q $(PYTEST_ARGS)
 
 # The benchmark anchors (backtrader, vectorbt, unicorn...) are only needed here.

@@ -189,7 +189,7 @@ class Account:
         self.default_leverage = default_leverage
         self.hedge = False
         self.history = history
-        self.positions: dict[tuple[str, PositionSide], Position] = {}
+        self.positions: dict[tuple[str, str], Position] = {}  # (symbol, BOTH / LONG / SHORT)
         self.states: dict[str, SymbolState] = {}
         self.open_orders: dict[int, Order] = {}
         self.open_cids: dict[str, Order] = {}

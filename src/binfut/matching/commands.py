@@ -52,7 +52,7 @@ class _Cmd(msgspec.Struct, frozen=True, kw_only=True, gc=False):
 # --- orders ------------------------------------------------------------------------------------
 
 
-class NewOrder(_Cmd, kw_only=True):
+class NewOrder(_Cmd, frozen=True, kw_only=True):
     """``POST /fapi/v1/order``: LIMIT or MARKET (conditional types go through :class:`NewAlgoOrder`)."""
 
     symbol: str
@@ -77,7 +77,7 @@ class NewOrder(_Cmd, kw_only=True):
     price_protect: bool | None = None
 
 
-class CancelOrder(_Cmd, kw_only=True):
+class CancelOrder(_Cmd, frozen=True, kw_only=True):
     """``DELETE /fapi/v1/order`` (one of ``order_id`` / ``orig_client_order_id``)."""
 
     symbol: str
@@ -85,7 +85,7 @@ class CancelOrder(_Cmd, kw_only=True):
     orig_client_order_id: str | None = None
 
 
-class ModifyOrder(_Cmd, kw_only=True):
+class ModifyOrder(_Cmd, frozen=True, kw_only=True):
     """``PUT /fapi/v1/order``: change price and/or quantity of an open LIMIT order."""
 
     symbol: str
@@ -97,19 +97,19 @@ class ModifyOrder(_Cmd, kw_only=True):
     price_match: str | None = None
 
 
-class BatchNewOrders(_Cmd, kw_only=True):
+class BatchNewOrders(_Cmd, frozen=True, kw_only=True):
     """``POST /fapi/v1/batchOrders`` (at most 5); each entry gets its own result or error."""
 
     orders: list[NewOrder]
 
 
-class BatchModifyOrders(_Cmd, kw_only=True):
+class BatchModifyOrders(_Cmd, frozen=True, kw_only=True):
     """``PUT /fapi/v1/batchOrders`` (at most 5)."""
 
     orders: list[ModifyOrder]
 
 
-class BatchCancelOrders(_Cmd, kw_only=True):
+class BatchCancelOrders(_Cmd, frozen=True, kw_only=True):
     """``DELETE /fapi/v1/batchOrders`` (at most 10 ids)."""
 
     symbol: str
@@ -117,20 +117,20 @@ class BatchCancelOrders(_Cmd, kw_only=True):
     orig_client_order_id_list: list[str] | None = None
 
 
-class CancelAllOrders(_Cmd, kw_only=True):
+class CancelAllOrders(_Cmd, frozen=True, kw_only=True):
     """``DELETE /fapi/v1/allOpenOrders``."""
 
     symbol: str
 
 
-class CountdownCancelAll(_Cmd, kw_only=True):
+class CountdownCancelAll(_Cmd, frozen=True, kw_only=True):
     """``POST /fapi/v1/countdownCancelAll``: heartbeat; 0 disables the timer."""
 
     symbol: str
     countdown_time: int  # ms
 
 
-class NewAlgoOrder(_Cmd, kw_only=True):
+class NewAlgoOrder(_Cmd, frozen=True, kw_only=True):
     """``POST /fapi/v1/algoOrder`` with ``algoType=CONDITIONAL``."""
 
     symbol: str
@@ -154,14 +154,14 @@ class NewAlgoOrder(_Cmd, kw_only=True):
     good_till_date: int | None = None
 
 
-class CancelAlgoOrder(_Cmd, kw_only=True):
+class CancelAlgoOrder(_Cmd, frozen=True, kw_only=True):
     """``DELETE /fapi/v1/algoOrder``."""
 
     algo_id: int | None = None
     client_algo_id: str | None = None
 
 
-class CancelAllAlgoOrders(_Cmd, kw_only=True):
+class CancelAllAlgoOrders(_Cmd, frozen=True, kw_only=True):
     """``DELETE /fapi/v1/algoOpenOrders``."""
 
     symbol: str
@@ -170,33 +170,33 @@ class CancelAllAlgoOrders(_Cmd, kw_only=True):
 # --- account -----------------------------------------------------------------------------------
 
 
-class ChangeLeverage(_Cmd, kw_only=True):
+class ChangeLeverage(_Cmd, frozen=True, kw_only=True):
     """``POST /fapi/v1/leverage``."""
 
     symbol: str
     leverage: int
 
 
-class ChangeMarginType(_Cmd, kw_only=True):
+class ChangeMarginType(_Cmd, frozen=True, kw_only=True):
     """``POST /fapi/v1/marginType`` (ISOLATED / CROSSED)."""
 
     symbol: str
     margin_type: str
 
 
-class ChangePositionMode(_Cmd, kw_only=True):
+class ChangePositionMode(_Cmd, frozen=True, kw_only=True):
     """``POST /fapi/v1/positionSide/dual``: ``True`` = hedge mode."""
 
     dual_side_position: bool
 
 
-class ChangeMultiAssetsMode(_Cmd, kw_only=True):
+class ChangeMultiAssetsMode(_Cmd, frozen=True, kw_only=True):
     """``POST /fapi/v1/multiAssetsMargin`` (only ``False`` is supported by the simulator)."""
 
     multi_assets_margin: bool
 
 
-class ModifyIsolatedMargin(_Cmd, kw_only=True):
+class ModifyIsolatedMargin(_Cmd, frozen=True, kw_only=True):
     """``POST /fapi/v1/positionMargin``: type 1 adds, 2 reduces."""
 
     symbol: str
@@ -205,14 +205,14 @@ class ModifyIsolatedMargin(_Cmd, kw_only=True):
     position_side: str | None = None
 
 
-class Deposit(_Cmd, kw_only=True):
+class Deposit(_Cmd, frozen=True, kw_only=True):
     """Credit an asset (an admin action of the simulator; ACCOUNT_UPDATE reason DEPOSIT)."""
 
     asset: str
     amount: Decimal
 
 
-class Withdraw(_Cmd, kw_only=True):
+class Withdraw(_Cmd, frozen=True, kw_only=True):
     """Debit an asset up to the max-withdraw amount (ACCOUNT_UPDATE reason WITHDRAW)."""
 
     asset: str
@@ -244,13 +244,13 @@ Command = (
 # --- market events -----------------------------------------------------------------------------
 
 
-class Tick(_Cmd, kw_only=True):
+class Tick(_Cmd, frozen=True, kw_only=True):
     """Time passed: expire GTD orders, fire countdown cancel-all, re-check margin."""
 
     time_ms: int
 
 
-class MarkPrice(_Cmd, kw_only=True):
+class MarkPrice(_Cmd, frozen=True, kw_only=True):
     """A new mark price: MARK_PRICE triggers, unrealized PnL, margin calls and liquidations."""
 
     symbol: str
@@ -259,7 +259,7 @@ class MarkPrice(_Cmd, kw_only=True):
     index_price: Decimal | None = None
 
 
-class Funding(_Cmd, kw_only=True):
+class Funding(_Cmd, frozen=True, kw_only=True):
     """Funding settlement: longs pay ``amount x mark x rate`` to shorts when the rate is positive."""
 
     symbol: str
@@ -268,7 +268,7 @@ class Funding(_Cmd, kw_only=True):
     time_ms: int
 
 
-class Trade(_Cmd, kw_only=True):
+class Trade(_Cmd, frozen=True, kw_only=True):
     """A trade printed on the real market (replay / paper trading).
 
     Moves the last price (CONTRACT_PRICE triggers) and lets the fill model fill resting orders that

@@ -207,7 +207,7 @@ class _Rest(msgspec.Struct, frozen=True, kw_only=True, rename="camel", omit_defa
     """camelCase REST body; ``None`` fields are left out."""
 
 
-class OrderSnapshot(_Rest, kw_only=True):
+class OrderSnapshot(_Rest, frozen=True, kw_only=True):
     """An order as ``GET/POST/PUT/DELETE /fapi/v1/order`` return it."""
 
     order_id: int
@@ -239,7 +239,7 @@ class OrderSnapshot(_Rest, kw_only=True):
     price_rate: Decimal | None = None
 
 
-class AlgoOrderSnapshot(_Rest, kw_only=True):
+class AlgoOrderSnapshot(_Rest, frozen=True, kw_only=True):
     """An algo order as ``/fapi/v1/algoOrder`` returns it."""
 
     algo_id: int
@@ -270,7 +270,7 @@ class AlgoOrderSnapshot(_Rest, kw_only=True):
     callback_rate: Decimal | None = None
 
 
-class PositionRisk(_Rest, kw_only=True):
+class PositionRisk(_Rest, frozen=True, kw_only=True):
     """``GET /fapi/v2|v3/positionRisk`` row (the union of the v2 and v3 fields)."""
 
     symbol: str
@@ -299,7 +299,7 @@ class PositionRisk(_Rest, kw_only=True):
     is_auto_add_margin: str
 
 
-class AccountAsset(_Rest, kw_only=True):
+class AccountAsset(_Rest, frozen=True, kw_only=True):
     asset: str
     wallet_balance: Decimal
     unrealized_profit: Decimal
@@ -316,7 +316,7 @@ class AccountAsset(_Rest, kw_only=True):
     update_time: int
 
 
-class AccountPositionInfo(_Rest, kw_only=True):
+class AccountPositionInfo(_Rest, frozen=True, kw_only=True):
     symbol: str
     position_side: str
     position_amt: Decimal
@@ -338,7 +338,7 @@ class AccountPositionInfo(_Rest, kw_only=True):
     ask_notional: Decimal
 
 
-class AccountInfo(_Rest, kw_only=True):
+class AccountInfo(_Rest, frozen=True, kw_only=True):
     """``GET /fapi/v2|v3/account``."""
 
     fee_tier: int
@@ -363,7 +363,7 @@ class AccountInfo(_Rest, kw_only=True):
     positions: list[AccountPositionInfo]
 
 
-class Balance(_Rest, kw_only=True):
+class Balance(_Rest, frozen=True, kw_only=True):
     """``GET /fapi/v2|v3/balance`` row."""
 
     account_alias: str
@@ -377,7 +377,7 @@ class Balance(_Rest, kw_only=True):
     update_time: int
 
 
-class UserTrade(_Rest, kw_only=True):
+class UserTrade(_Rest, frozen=True, kw_only=True):
     """``GET /fapi/v1/userTrades`` row."""
 
     buyer: bool
@@ -396,7 +396,7 @@ class UserTrade(_Rest, kw_only=True):
     time: int
 
 
-class Income(_Rest, kw_only=True):
+class Income(_Rest, frozen=True, kw_only=True):
     """``GET /fapi/v1/income`` row."""
 
     symbol: str
@@ -409,7 +409,7 @@ class Income(_Rest, kw_only=True):
     trade_id: str
 
 
-class LeverageBracket(_Rest, kw_only=True):
+class LeverageBracket(_Rest, frozen=True, kw_only=True):
     bracket: int
     initial_leverage: int
     notional_cap: Decimal
@@ -418,14 +418,14 @@ class LeverageBracket(_Rest, kw_only=True):
     cum: Decimal
 
 
-class SymbolBrackets(_Rest, kw_only=True):
+class SymbolBrackets(_Rest, frozen=True, kw_only=True):
     """``GET /fapi/v1/leverageBracket`` entry (Binance sends these numbers as JSON numbers)."""
 
     symbol: str
     brackets: list[LeverageBracket]
 
 
-class CommissionRate(_Rest, kw_only=True):
+class CommissionRate(_Rest, frozen=True, kw_only=True):
     """``GET /fapi/v1/commissionRate``."""
 
     symbol: str

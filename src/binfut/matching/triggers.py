@@ -172,7 +172,10 @@ def algo_event(algo: AlgoOrder, spec: Any, now: int) -> Any:
     from binfut.protocol.userevents import AlgoOrderUpdate, AlgoUpdate
 
     order = algo.order
-    placed = order is not None
+    if order is not None:
+        order_id, average, executed, actual = str(order.order_id), _avg(spec, order), spec.qty(order.filled), order.type
+    else:
+        order_id, average, executed, actual = "", None, None, None
     return AlgoUpdate(
         event_time_ms=now,
         transaction_time_ms=now,
@@ -187,10 +190,10 @@ def algo_event(algo: AlgoOrder, spec: Any, now: int) -> Any:
             time_in_force=algo.tif,
             quantity=spec.qty(algo.qty),
             algo_status=algo.status,  # type: ignore[arg-type]
-            order_id=str(order.order_id) if placed else "",
-            average_price=_avg(spec, order) if placed else None,
-            executed_quantity=spec.qty(order.filled) if placed else None,
-            actual_order_type=order.type if placed else None,
+            order_id=order_id,
+            average_price=average,
+            executed_quantity=executed,
+            actual_order_type=actual,
             trigger_price=algo.trigger_price if algo.trigger_price is not None else spec.zero_price,
             price=spec.price(algo.price),
             stp_mode=algo.stp,

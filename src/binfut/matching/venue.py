@@ -246,7 +246,8 @@ class SimulatedVenue(VenueQueries, AlgoOrders):
         if handler is None:
             raise reject(-1014)
         self.now = self.clock.time_ms()
-        self.out = out = []
+        out: list[Output] = []
+        self.out = out
         try:
             value = handler(acct, command)
         except ApiError:
@@ -265,7 +266,8 @@ class SimulatedVenue(VenueQueries, AlgoOrders):
         orders the real market traded through.
         """
         self.now = event.time_ms
-        self.out = out = []
+        out: list[Output] = []
+        self.out = out
         if isinstance(event, c.Tick):
             self._tick(event.time_ms)
         elif isinstance(event, c.MarkPrice):

@@ -56,7 +56,7 @@ class _Event(
 # --- ORDER_TRADE_UPDATE ------------------------------------------------------------------------
 
 
-class OrderUpdate(_Wire, kw_only=True):
+class OrderUpdate(_Wire, frozen=True, kw_only=True):
     """The ``"o"`` object of ORDER_TRADE_UPDATE."""
 
     symbol: str = field(name="s")
@@ -97,7 +97,7 @@ class OrderUpdate(_Wire, kw_only=True):
     good_till_date_ms: int = field(name="gtd")
 
 
-class OrderTradeUpdate(_Event, tag="ORDER_TRADE_UPDATE", kw_only=True):
+class OrderTradeUpdate(_Event, frozen=True, tag="ORDER_TRADE_UPDATE", kw_only=True):
     """Order created, amended, traded, cancelled or expired."""
 
     event_time_ms: int = field(name="E")
@@ -105,7 +105,7 @@ class OrderTradeUpdate(_Event, tag="ORDER_TRADE_UPDATE", kw_only=True):
     order: OrderUpdate = field(name="o")
 
 
-class TradeLite(_Event, tag="TRADE_LITE", kw_only=True):
+class TradeLite(_Event, frozen=True, tag="TRADE_LITE", kw_only=True):
     """Low-latency trade notice (one per fill)."""
 
     event_time_ms: int = field(name="E")
@@ -125,14 +125,14 @@ class TradeLite(_Event, tag="TRADE_LITE", kw_only=True):
 # --- ACCOUNT_UPDATE ----------------------------------------------------------------------------
 
 
-class BalanceUpdate(_Wire, kw_only=True):
+class BalanceUpdate(_Wire, frozen=True, kw_only=True):
     asset: str = field(name="a")
     wallet_balance: Decimal = field(name="wb")
     cross_wallet_balance: Decimal = field(name="cw")
     balance_change: Decimal = field(name="bc")  # change except PnL and commission
 
 
-class PositionUpdate(_Wire, kw_only=True):
+class PositionUpdate(_Wire, frozen=True, kw_only=True):
     symbol: str = field(name="s")
     position_amount: Decimal = field(name="pa")
     entry_price: Decimal = field(name="ep")
@@ -144,13 +144,13 @@ class PositionUpdate(_Wire, kw_only=True):
     position_side: str = field(name="ps")
 
 
-class AccountUpdateData(_Wire, kw_only=True):
+class AccountUpdateData(_Wire, frozen=True, kw_only=True):
     reason: str = field(name="m")  # ORDER, FUNDING_FEE, DEPOSIT, MARGIN_TRANSFER, ...
     balances: list[BalanceUpdate] = field(name="B")
     positions: list[PositionUpdate] = field(name="P")
 
 
-class AccountUpdate(_Event, tag="ACCOUNT_UPDATE", kw_only=True):
+class AccountUpdate(_Event, frozen=True, tag="ACCOUNT_UPDATE", kw_only=True):
     """Balance and position update."""
 
     event_time_ms: int = field(name="E")
@@ -161,7 +161,7 @@ class AccountUpdate(_Event, tag="ACCOUNT_UPDATE", kw_only=True):
 # --- ALGO_UPDATE -------------------------------------------------------------------------------
 
 
-class AlgoOrderUpdate(_Wire, kw_only=True):
+class AlgoOrderUpdate(_Wire, frozen=True, kw_only=True):
     """The ``"o"`` object of ALGO_UPDATE (conditional orders of the Algo Order API)."""
 
     client_algo_id: str = field(name="caid")
@@ -192,7 +192,7 @@ class AlgoOrderUpdate(_Wire, kw_only=True):
     is_activated: bool | None = field(name="ia", default=None)  # trailing stops only
 
 
-class AlgoUpdate(_Event, tag="ALGO_UPDATE", kw_only=True):
+class AlgoUpdate(_Event, frozen=True, tag="ALGO_UPDATE", kw_only=True):
     """Algo (conditional) order status change: NEW, CANCELED, TRIGGERING, TRIGGERED, FINISHED, ..."""
 
     event_time_ms: int = field(name="E")
@@ -203,7 +203,7 @@ class AlgoUpdate(_Event, tag="ALGO_UPDATE", kw_only=True):
 # --- MARGIN_CALL, ACCOUNT_CONFIG_UPDATE, listenKeyExpired --------------------------------------
 
 
-class MarginCallPosition(_Wire, kw_only=True):
+class MarginCallPosition(_Wire, frozen=True, kw_only=True):
     symbol: str = field(name="s")
     position_side: str = field(name="ps")
     position_amount: Decimal = field(name="pa")
@@ -214,29 +214,29 @@ class MarginCallPosition(_Wire, kw_only=True):
     maintenance_margin: Decimal = field(name="mm")
 
 
-class MarginCall(_Event, tag="MARGIN_CALL", kw_only=True):
+class MarginCall(_Event, frozen=True, tag="MARGIN_CALL", kw_only=True):
     event_time_ms: int = field(name="E")
     cross_wallet_balance: Decimal | None = field(name="cw", default=None)  # crossed margin calls only
     positions: list[MarginCallPosition] = field(name="p")
 
 
-class LeverageConfig(_Wire, kw_only=True):
+class LeverageConfig(_Wire, frozen=True, kw_only=True):
     symbol: str = field(name="s")
     leverage: int = field(name="l")
 
 
-class MultiAssetsConfig(_Wire, kw_only=True):
+class MultiAssetsConfig(_Wire, frozen=True, kw_only=True):
     multi_assets_mode: bool = field(name="j")
 
 
-class AccountConfigUpdate(_Event, tag="ACCOUNT_CONFIG_UPDATE", kw_only=True):
+class AccountConfigUpdate(_Event, frozen=True, tag="ACCOUNT_CONFIG_UPDATE", kw_only=True):
     event_time_ms: int = field(name="E")
     transaction_time_ms: int = field(name="T")
     leverage: LeverageConfig | None = field(name="ac", default=None)
     account: MultiAssetsConfig | None = field(name="ai", default=None)
 
 
-class ListenKeyExpired(_Event, tag="listenKeyExpired", kw_only=True):
+class ListenKeyExpired(_Event, frozen=True, tag="listenKeyExpired", kw_only=True):
     event_time_ms: int | str = field(name="E")  # Binance documents it as a string here
     listen_key: str = field(name="listenKey")
 
