@@ -6,6 +6,8 @@ the query that is sent.
 
 from __future__ import annotations
 
+import os
+
 import aiohttp
 from yarl import URL
 
@@ -50,14 +52,14 @@ class AiohttpTransport:
                 return RawResponse(resp.status, resp.headers, body)  # CIMultiDictProxy: case-insensitive
         except aiohttp.ServerTimeoutError as exc:
             if isinstance(exc, aiohttp.ConnectionTimeoutError):
-                raise ConnectTimeout(f"connect timeout: {request!r}") from exc
-            raise ReadTimeout(f"read timeout: {request!r}") from exc
+                raise ConnectTimeout(f"connect timeout to {request.base}: {request!r}") from exc
+            raise ReadTimeout(f"read timeout from {request.base}: {request!r}") from exc
         except TimeoutError as exc:
-            raise ReadTimeout(f"timeout: {request!r}") from exc
+            raise ReadTimeout(f"timeout from {request.base}: {request!r}") from exc
         except aiohttp.ClientConnectorError as exc:
-            raise ConnectError(f"cannot connect: {request!r}") from exc
+            raise ConnectError(f"cannot connect to {request.base} ({_why(exc.os_error)}): {request!r}") from exc
         except (aiohttp.ClientError, OSError) as exc:
-            raise TransportError(f"{type(exc).__name__}: {request!r}") from exc
+            raise TransportError(f"{type(exc).__name__} from {request.base}: {request!r}") from exc
 
     async def aclose(self) -> None:
         if self._session is not None and self._owns:
@@ -66,3 +68,8 @@ class AiohttpTransport:
 
     def __repr__(self) -> str:
         return "AiohttpTransport()"
+
+
+def _why(error: OSError) -> str:
+    """``Connection refused``: the OS's words for the errno (asyncio's own text repeats the address)."""
+    return os.strerror(error.errno) if error.errno else str(error)

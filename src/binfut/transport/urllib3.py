@@ -58,21 +58,17 @@ class Urllib3Transport:
                 assert_same_host=False,
                 preload_content=True,
             )
-        except ConnectTimeoutError as exc:
-            raise ConnectTimeout(f"connect timeout: {request!r}") from exc
-        except NewConnectionError as exc:
-            raise ConnectError(f"cannot connect: {request!r}") from exc
         except ReadTimeoutError as exc:
-            raise ReadTimeout(f"read timeout: {request!r}") from exc
-        except MaxRetryError as exc:
-            reason = exc.reason
-            if isinstance(reason, ConnectTimeoutError):
-                raise ConnectTimeout(f"connect timeout: {request!r}") from exc
+            raise ReadTimeout(f"read timeout from {request.base}: {request!r}") from exc
+        except (ConnectTimeoutError, MaxRetryError) as exc:  # urllib3's NewConnectionError is a ConnectTimeoutError
+            reason = exc.reason if isinstance(exc, MaxRetryError) else exc
             if isinstance(reason, NewConnectionError):
-                raise ConnectError(f"cannot connect: {request!r}") from exc
-            raise TransportError(f"{type(reason).__name__}: {request!r}") from exc
+                raise ConnectError(f"cannot connect to {request.base} ({_cause(reason)}): {request!r}") from exc
+            if isinstance(reason, ConnectTimeoutError):
+                raise ConnectTimeout(f"connect timeout to {request.base}: {request!r}") from exc
+            raise TransportError(f"{type(reason).__name__} from {request.base}: {request!r}") from exc
         except (HTTPError, OSError) as exc:
-            raise TransportError(f"{type(exc).__name__}: {request!r}") from exc
+            raise TransportError(f"{type(exc).__name__} from {request.base}: {request!r}") from exc
         return RawResponse(resp.status, resp.headers, resp.data)  # HTTPHeaderDict: case-insensitive
 
     def close(self) -> None:
@@ -82,3 +78,11 @@ class Urllib3Transport:
 
     def __repr__(self) -> str:
         return "Urllib3Transport()"
+
+
+def _cause(exc: BaseException) -> str:
+    """``Connection refused``: the OS's words for why a connection failed (urllib3 wraps them)."""
+    inner = exc.__cause__ or exc.__context__
+    if isinstance(inner, OSError) and inner.strerror:
+        return inner.strerror
+    return str(exc).rsplit(": ", 1)[-1]

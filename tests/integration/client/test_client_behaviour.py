@@ -161,11 +161,24 @@ def test_api_errors_carry_code_status_endpoint_and_never_the_secret(call: Driver
     assert API_SECRET not in str(err) and API_SECRET not in repr(err) and API_SECRET not in repr(call.client)
 
 
-def test_connection_refused_is_a_transport_error(server: ScenarioServer) -> None:
-    client = Client(API_KEY, API_SECRET, env="local", base_url="http://127.0.0.1:9", config=ClientConfig(retry=ClientConfig().retry.__class__(attempts=1)))
-    with pytest.raises(E.ConnectError):
-        client.ping()
-    client.close()
+@pytest.mark.parametrize("driver", ["sync", "async"])
+def test_a_refused_connection_is_a_connect_error_that_names_the_url_and_the_reason(driver: str) -> None:
+    url = "http://127.0.0.1:9"  # nothing listens on the discard port
+    once = ClientConfig(retry=ClientConfig().retry.__class__(attempts=1))
+
+    async def async_ping() -> None:
+        async with AsyncClient(env="local", base_url=url, config=once) as client:
+            await client.ping()
+
+    with pytest.raises(E.ConnectError) as refused:
+        if driver == "sync":
+            with Client(env="local", base_url=url, config=once) as client:
+                client.ping()
+        else:
+            asyncio.run(async_ping())
+
+    assert not isinstance(refused.value, E.ConnectTimeout)  # refused at once is not a timeout
+    assert f"cannot connect to {url} (Connection refused)" in str(refused.value)
 
 
 def test_weight_and_order_count_headers_are_tracked(call: Driver, server: ScenarioServer) -> None:

@@ -93,7 +93,7 @@ def test_an_unreachable_exchange_is_one_line_naming_it(command: str) -> None:
     notice, error = result.stderr.splitlines()  # where it went, then what failed
     assert url.split(":")[-1] in notice
     assert error.startswith("error: Connect") and f"cannot reach the local exchange at {url}: " in error
-    assert error.endswith(("(Connection refused)", f"(Connect call failed ('127.0.0.1', {url.split(':')[-1]}))"))
+    assert "(Connection refused)" in error
 
 
 def test_streams_that_never_open_are_one_line_that_says_so(exchange: EmulatorThread, monkeypatch) -> None:  # noqa: ANN001
