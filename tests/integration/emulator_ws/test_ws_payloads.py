@@ -3,7 +3,7 @@
 Each frame must carry exactly the example's keys (nested objects too, ``"e"`` included) with the same
 JSON type under each key, numbers as plain decimal strings wherever the example has a string; it must
 decode into binfut's typed event and pass the official SDK's generated model (strict types, no unknown
-keys). Examples: :mod:`unit.protocol.stream_examples` (``trade`` is a recorded frame: the pages omit it).
+keys). Examples: :mod:`helpers.stream_examples` (``trade`` is a recorded frame: the pages omit it).
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ import pytest
 
 from binfut.emulator.ws.payloads import number, text, text_levels
 from binfut.protocol import events as ev
+from helpers.stream_examples import DOCUMENTED, RECORDED
 from integration.emulator_ws.conftest import Served
 from integration.emulator_ws.ws_support import WsClient, limit, liquidation, mark, market
-from unit.protocol.stream_examples import DOCUMENTED, RECORDED
 
 EXAMPLES: dict[str, Any] = {name: msgspec.json.decode(payload) for name, payload in DOCUMENTED.items()}
 EXAMPLES["trade"] = next(f for f in map(msgspec.json.decode, RECORDED) if f["e"] == "trade")

@@ -1,7 +1,7 @@
 """The market-event Structs describe each payload in both directions: decode, then encode, gives it back.
 
 The local exchange encodes these same Structs, so a key missing here would be missing from its frames.
-Examples and frames: :mod:`unit.protocol.stream_examples`.
+Examples and frames: :mod:`helpers.stream_examples`.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import msgspec
 import pytest
 
 from binfut.protocol import events as ev
-from unit.protocol.stream_examples import DOCUMENTED, RECORDED
+from helpers.stream_examples import DOCUMENTED, RECORDED
 
 _decoder: msgspec.json.Decoder[ev.MarketEvent] = msgspec.json.Decoder(ev.MarketEvent)
 

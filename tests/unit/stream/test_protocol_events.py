@@ -16,6 +16,7 @@ import pytest
 
 from binfut.protocol import events as ev
 from binfut.protocol.events import EventDecoder, RawEvent, StreamMessage, decode_message
+from helpers.stream_examples import DOCUMENTED
 
 REAL = Path("/work/shared/realdata")
 CRYPTOFEED = REAL / "BINANCE_FUTURES.ws.1.0"
@@ -66,19 +67,7 @@ def test_the_2024_btcusdt_capture_decodes_to_typed_events() -> None:
                              buyer_is_maker=True)  # fmt: skip
 
 
-DOC_PAYLOADS = {
-    "markPriceUpdate": '{"e":"markPriceUpdate","E":1562305380000,"s":"BTCUSDT","p":"11794.15000000",'
-    '"i":"11784.62659091","P":"11784.25641265","r":"0.00038167","T":1562306400000}',
-    "continuous_kline": '{"e":"continuous_kline","E":1607443058651,"ps":"BTCUSDT","ct":"PERPETUAL","k":{"t":1607443020000,'
-    '"T":1607443079999,"i":"1m","f":116467658886,"L":116468012423,"o":"18787.00","c":"18804.04","h":"18804.04",'
-    '"l":"18786.54","v":"197.664","n":543,"x":false,"q":"3715253.19494","V":"184.769","Q":"3472925.84746","B":"0"}}',
-    "24hrMiniTicker": '{"e":"24hrMiniTicker","E":123456789,"s":"BTCUSDT","c":"0.0025","o":"0.0010","h":"0.0025",'
-    '"l":"0.0010","v":"10000","q":"18"}',
-    "24hrTicker": '{"e":"24hrTicker","E":123456789,"s":"BTCUSDT","p":"0.0015","P":"250.00","w":"0.0018","c":"0.0025",'
-    '"Q":"10","o":"0.0010","h":"0.0025","l":"0.0010","v":"10000","q":"18","O":0,"C":86400000,"F":0,"L":18150,"n":18151}',
-    "forceOrder": '{"e":"forceOrder","E":1568014460893,"o":{"s":"BTCUSDT","S":"SELL","o":"LIMIT","f":"IOC","q":"0.014",'
-    '"p":"9910","ap":"9910","X":"FILLED","l":"0.014","z":"0.014","T":1568014460893}}',
-}
+DOC_PAYLOADS = {name: DOCUMENTED[name] for name in ("markPriceUpdate", "continuous_kline", "24hrMiniTicker", "24hrTicker", "forceOrder")}
 
 
 @pytest.mark.parametrize("name", sorted(DOC_PAYLOADS))
