@@ -5,7 +5,8 @@ over REST) into a
 :class:`~binfut.matching.SimulatedVenue` on a ``ManualClock`` and runs a strategy through the same
 :class:`OrderGateway` / :class:`Portfolio` / :class:`OrderManager` / :class:`RiskManager` stack that
 paper and live trading use; :func:`write_report` renders the result.  Paper and live runners
-(``trading.paper``, ``trading.live``) plug a live feed and a Binance gateway into the same stack.
+(``trading.paper``, ``trading.live``, on the shared ``trading.runner``) plug a live feed and a Binance
+gateway into the same stack.
 """
 
 from __future__ import annotations
@@ -31,18 +32,11 @@ if TYPE_CHECKING:
     from binfut.trading.liquidity import BookLiquidity, LiquidityConfig
     from binfut.trading.live import LiveConfig, LiveRunner
     from binfut.trading.oms import BracketOrder, ClientIdGenerator, OrderManager, ReconcileReport
-    from binfut.trading.paper import (
-        MarketRunner,
-        OrderRecord,
-        PaperConfig,
-        PaperRunner,
-        RunnerStatus,
-        RunSummary,
-        bar_messages,
-    )
+    from binfut.trading.paper import PaperConfig, PaperRunner, bar_messages
     from binfut.trading.portfolio import Fill, FundingPayment, Portfolio
     from binfut.trading.report import Metrics, compute_metrics, write_report
     from binfut.trading.risk import Refusal, RiskConfig, RiskManager, RiskRefused
+    from binfut.trading.runner import MarketRunner, OrderRecord, RunnerStatus, RunSummary
     from binfut.trading.vectorized import VectorizedUnsupported
     from binfut.trading.warmup import WarmupReport
 
@@ -114,13 +108,13 @@ _WHERE: dict[str, str] = {
     "LiquidityConfig": "binfut.trading.liquidity",
     "LiveConfig": "binfut.trading.live",
     "LiveRunner": "binfut.trading.live",
-    "MarketRunner": "binfut.trading.paper",
+    "MarketRunner": "binfut.trading.runner",
     "Metrics": "binfut.trading.report",
     "OrderAck": "binfut.trading.gateway",
     "OrderGateway": "binfut.trading.gateway",
     "OrderInfo": "binfut.trading.gateway",
     "OrderManager": "binfut.trading.oms",
-    "OrderRecord": "binfut.trading.paper",
+    "OrderRecord": "binfut.trading.runner",
     "PaperConfig": "binfut.trading.paper",
     "PaperRunner": "binfut.trading.paper",
     "Portfolio": "binfut.trading.portfolio",
@@ -130,8 +124,8 @@ _WHERE: dict[str, str] = {
     "RiskConfig": "binfut.trading.risk",
     "RiskManager": "binfut.trading.risk",
     "RiskRefused": "binfut.trading.risk",
-    "RunSummary": "binfut.trading.paper",
-    "RunnerStatus": "binfut.trading.paper",
+    "RunSummary": "binfut.trading.runner",
+    "RunnerStatus": "binfut.trading.runner",
     "Session": "binfut.trading.backtest",
     "SimulatedGateway": "binfut.trading.gateway",
     "VectorizedUnsupported": "binfut.trading.vectorized",

@@ -1,6 +1,6 @@
 """A terminal dashboard for paper and live runs: a rich ``Live`` panel refreshed a few times a second.
 
-:func:`render_status` draws one :class:`~binfut.trading.paper.RunnerStatus` (top of book, positions and
+:func:`render_status` draws one :class:`~binfut.trading.runner.RunnerStatus` (top of book, positions and
 PnL, open orders, request-weight use, stream health); :func:`run_live_with_dashboard` runs a
 :class:`~binfut.trading.paper.PaperRunner` or :class:`~binfut.trading.live.LiveRunner` for a bounded
 time under that panel and returns the run's summary.  :func:`status_line` is the one-line form.
@@ -24,7 +24,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from binfut.trading.paper import RunnerStatus, RunSummary
+from binfut.trading.runner import RunnerStatus, RunSummary
 
 __all__ = ["render_status", "run_live_with_dashboard", "status_line"]
 

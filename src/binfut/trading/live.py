@@ -13,7 +13,7 @@ Rules kept here:
   reported, fills agreeing with ACCOUNT_UPDATE), so decisions see a backtest's state; after
   ``settle_timeout_s`` (or a user-stream gap) everything is re-read through REST instead;
 * the kill switch cancels everything, flattens, stops; the wind-down checks REST and repeats it once;
-* the warm-up (history replayed before going live) is the paper runner's, from the same client: no
+* the warm-up (history replayed before going live) is :mod:`binfut.trading.runner`'s, from the same client: no
   order, cancel or leverage change reaches the exchange while it runs.
 """
 
@@ -41,8 +41,8 @@ from binfut.protocol.userevents import (
 from binfut.protocol.userstream import ReconcileSummary
 from binfut.strategy.base import Strategy
 from binfut.trading.binance_gateway import BinanceGateway
-from binfut.trading.paper import DEFAULT_STREAMS, MarketRunner, RunnerStatus, RunSummary
 from binfut.trading.portfolio import Portfolio
+from binfut.trading.runner import DEFAULT_STREAMS, MarketRunner, RunnerStatus, RunSummary
 
 __all__ = ["MAINNET_REFUSAL", "LiveConfig", "LiveRunner", "check_mainnet"]
 
@@ -115,7 +115,7 @@ class LiveRunner(MarketRunner):
     gateway : an order gateway to use instead of ``BinanceGateway(client)`` (e.g. over a blocking ``Client``)
     user_stream : a :class:`~binfut.stream.UserDataStream` to use (default: one over ``client``)
     confirm_mainnet : required to trade on mainnet
-    **kwargs : those of :class:`~binfut.trading.paper.MarketRunner` (``symbols``, ``interval``, ``clock``
+    **kwargs : those of :class:`~binfut.trading.runner.MarketRunner` (``symbols``, ``interval``, ``clock``
         (default ``client.clock``), ``streams``, ``urls`` (default ``client.urls``), ``risk``, ``log``)
 
     Raises

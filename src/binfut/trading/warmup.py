@@ -2,7 +2,7 @@
 
 :func:`warmup_flow` (sans-IO) pages ``GET /fapi/v1/klines`` backwards from a cutoff and returns the
 newest closed bars; :func:`fetch_warmup` drives it with a client; :class:`WarmupGate` sits in the order
-path and refuses every command while history is replayed.  :class:`~binfut.trading.paper.MarketRunner`
+path and refuses every command while history is replayed.  :class:`~binfut.trading.runner.MarketRunner`
 wires the three together for both runners.
 
 Rules kept here:

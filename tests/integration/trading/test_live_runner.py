@@ -30,7 +30,7 @@ from binfut.strategy import Bar, Context, MACross, MACrossConfig, Strategy
 from binfut.trading import BacktestConfig, run_backtest
 from binfut.trading.feed import fetch_feed
 from binfut.trading.live import MAINNET_REFUSAL, LiveConfig, LiveRunner, check_mainnet
-from binfut.trading.paper import RunSummary
+from binfut.trading.runner import RunSummary
 
 D = Decimal
 KEY, SECRET = "liveRunnerKey0001", "liveRunnerSecret0001"

@@ -26,7 +26,8 @@ from binfut.strategy import MACross, MACrossConfig, ma_cross_signals
 from binfut.trading import BacktestConfig, BarFeed, run_backtest
 from binfut.trading.feed import fetch_feed
 from binfut.trading.live import LiveConfig, LiveRunner
-from binfut.trading.paper import MarketRunner, PaperConfig, PaperRunner, RunSummary
+from binfut.trading.paper import PaperConfig, PaperRunner
+from binfut.trading.runner import MarketRunner, RunSummary
 
 D = Decimal
 KEY, SECRET = "warmupKey00000001", "warmupSecret00000001"

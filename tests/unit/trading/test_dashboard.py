@@ -13,7 +13,7 @@ from binfut.protocol.streams import ConnectionHealth, ConnectionState
 from binfut.strategy import BookTop
 from binfut.stream import ManagerStats
 from binfut.trading.dashboard import MAX_WIDTH, render_status
-from binfut.trading.paper import OrderView, PositionView, RunnerStatus
+from binfut.trading.runner import OrderView, PositionView, RunnerStatus
 
 D = Decimal
 
