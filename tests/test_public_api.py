@@ -58,3 +58,11 @@ def test_the_names_the_guides_use_come_from_the_package(package: str, item: str,
 
     assert item in exported.__all__
     assert getattr(exported, item) is getattr(importlib.import_module(source), item)
+
+
+@pytest.mark.parametrize("item", ["LiveOrderBook", "LiveOrderBookThread"])
+def test_the_live_books_are_exported_together(item: str) -> None:
+    stream = importlib.import_module("binfut.stream")
+
+    assert item in binfut.__all__ and item in stream.__all__
+    assert getattr(binfut, item) is getattr(stream, item)

@@ -32,7 +32,7 @@ from binfut.errors import (
 
 if TYPE_CHECKING:
     from binfut.emulator import EmulatorConfig, EmulatorThread, run_emulator, start_emulator
-    from binfut.stream import LiveOrderBook, StreamManager, UserDataStream, WsApiClient
+    from binfut.stream import LiveOrderBook, LiveOrderBookThread, StreamManager, UserDataStream, WsApiClient
 
 __all__ = [
     "ApiError",
@@ -52,6 +52,7 @@ __all__ = [
     "FilterViolation",
     "IpBanned",
     "LiveOrderBook",
+    "LiveOrderBookThread",
     "ManualClock",
     "OrderBook",
     "OrderRejected",
@@ -73,6 +74,7 @@ _LAZY = {
     "run_emulator": "binfut.emulator",
     "start_emulator": "binfut.emulator",
     "LiveOrderBook": "binfut.stream",
+    "LiveOrderBookThread": "binfut.stream",
     "StreamManager": "binfut.stream",
     "UserDataStream": "binfut.stream",
     "WsApiClient": "binfut.stream",

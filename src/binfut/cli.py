@@ -11,7 +11,6 @@ stderr that says what failed (exit status 1; 2 when unexpected) -- a traceback o
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sys
 from collections.abc import Callable, Iterator
@@ -326,14 +325,10 @@ def book_cmd(
     speed: str = typer.Option("100ms", "--speed", help="diff stream cadence: 0ms, 100ms, 250ms or 500ms"),
 ) -> None:
     """A live local order book, kept by Binance's diff-stream procedure."""
-
-    def go() -> None:
-        asyncio.run(_watch_book(symbol.upper(), depth, seconds, None if speed == "250ms" else speed))
-
-    _run(go)
+    _run(lambda: _watch_book(symbol.upper(), depth, seconds, None if speed == "250ms" else speed))
 
 
-async def _watch_book(symbol: str, depth: int, seconds: float, speed: str | None) -> None:
+def _watch_book(symbol: str, depth: int, seconds: float, speed: str | None) -> None:
     import time
 
     from rich.console import Console
@@ -341,17 +336,16 @@ async def _watch_book(symbol: str, depth: int, seconds: float, speed: str | None
     from rich.table import Table
 
     from binfut.client import AsyncClient
-    from binfut.stream import LiveOrderBook, StreamManager
+    from binfut.stream import BookLevels, BookStats, LiveOrderBookThread
 
-    def render(books: LiveOrderBook) -> Table:
-        bids, asks = books.top(symbol, "bid", depth), books.top(symbol, "ask", depth)
-        stats = books.stats()
+    def render(levels: BookLevels, stats: BookStats) -> Table:
         table = Table(
-            title=f"{symbol} · update {books.update_id(symbol)} · spread {books.spread(symbol)}"
+            title=f"{symbol} · update {levels.update_id} · spread {levels.spread}"
             f" · gaps {stats.gaps} · resyncs {stats.resyncs}"
         )
         for column in ("bid qty", "bid", "ask", "ask qty"):
             table.add_column(column, justify="right")
+        bids, asks = levels.bids, levels.asks
         for i in range(max(len(bids), len(asks))):
             bid = bids[i] if i < len(bids) else None
             ask = asks[i] if i < len(asks) else None
@@ -360,20 +354,20 @@ async def _watch_book(symbol: str, depth: int, seconds: float, speed: str | None
             )
         return table
 
-    client = AsyncClient(env=STATE.env, base_url=STATE.url)
-    try:
-        async with StreamManager(client.urls) as streams, LiveOrderBook(streams, client, [symbol], speed=speed) as books:
-            await books.wait_live(symbol, timeout=30)
-            if STATE.as_json:
-                typer.echo(json.dumps(_plain({"bids": books.top(symbol, "bid", depth), "asks": books.top(symbol, "ask", depth)})))
-                return
-            deadline = time.monotonic() + seconds if seconds else None
-            with Live(render(books), console=Console(), refresh_per_second=4) as live:
-                while deadline is None or time.monotonic() < deadline:
-                    await asyncio.sleep(0.25)
-                    live.update(render(books))
-    finally:
-        await client.aclose()
+    def make_client() -> AsyncClient:  # on the book's loop thread, which its aiohttp session belongs to
+        return AsyncClient(env=STATE.env, base_url=STATE.url)
+
+    with LiveOrderBookThread(make_client, [symbol], speed=speed) as books:
+        books.wait_live(symbol, timeout=30)
+        if STATE.as_json:
+            levels = books.depth(symbol, depth)
+            typer.echo(json.dumps(_plain({"bids": levels.bids, "asks": levels.asks})))
+            return
+        deadline = time.monotonic() + seconds if seconds else None
+        with Live(render(books.depth(symbol, depth), books.stats()), console=Console(), refresh_per_second=4) as live:
+            while deadline is None or time.monotonic() < deadline:
+                time.sleep(0.25)
+                live.update(render(books.depth(symbol, depth), books.stats()))
 
 
 @exchange_app.command(

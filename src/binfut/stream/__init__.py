@@ -7,12 +7,15 @@
 - :mod:`binfut.stream.sync`: :class:`SyncStreamManager`, the same from blocking code via a loop thread.
 - :mod:`binfut.stream.live_book`: :class:`LiveOrderBook`, local books of many symbols kept exact from the
   diff stream and weight-budgeted REST snapshots.
+- :mod:`binfut.stream.book_thread`: :class:`LiveOrderBookThread`, the same books on a loop thread, read
+  from blocking code on any thread without a race.
 - :mod:`binfut.stream.user`: :class:`UserDataStream`, the listenKey stream kept alive and renewed, with
   REST reconciliation after every gap so no fill is missed.
 - :mod:`binfut.stream.wsapi`: :class:`WsApiClient`, the WebSocket API (``/ws-fapi/v1``) with the REST
   client's method signatures and error classes.
 """
 
+from binfut.stream.book_thread import BookLevels, LiveOrderBookThread
 from binfut.stream.connection import (
     STATE_TRANSITIONS,
     ConnectionHealth,
@@ -41,6 +44,7 @@ from binfut.stream.wsapi import WsApiClient, WsApiConfig
 
 __all__ = [
     "STATE_TRANSITIONS",
+    "BookLevels",
     "BookStats",
     "CallbackConsumer",
     "ConnectionHealth",
@@ -50,6 +54,7 @@ __all__ = [
     "LifecycleEvent",
     "LifecycleKind",
     "LiveOrderBook",
+    "LiveOrderBookThread",
     "ManagerStats",
     "QueuePolicy",
     "Sink",

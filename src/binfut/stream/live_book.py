@@ -12,7 +12,9 @@ keeps Binance's procedure ("How to manage a local order book correctly"). Rules 
   (the server's minute may start later than ours); ``reserve`` is kept for everything else, so hundreds of
   symbols resyncing at once wait for the next window instead of meeting a 429;
 - every ``gap`` and ``resynced`` is published as a lifecycle event through the manager;
-- a book counts as live only while its sync is live *and* its connection is open.
+- a book counts as live only while its sync is live *and* its connection is open;
+- whatever a reader reads (levels, sync state, the symbol set) changes only inside ``lock`` when one is
+  given: :class:`~binfut.stream.book_thread.LiveOrderBookThread` reads from other threads under it.
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from contextlib import AbstractContextManager
 from decimal import Decimal
 from typing import Any
 
@@ -29,14 +32,19 @@ import msgspec
 
 from binfut.book import (
     DEFAULT_BUFFER_LIMIT,
+    Applied,
     BookManager,
     BookSide,
+    Buffered,
     DepthUpdate,
+    Dropped,
     GapDetected,
+    Ignored,
     Level,
     OrderBook,
     Resynced,
     SyncOutcome,
+    depth_snapshot,
 )
 from binfut.book.budget import WINDOW_MS, depth_weight
 from binfut.clock import Clock
@@ -52,6 +60,9 @@ _log = logging.getLogger("binfut.stream")
 # After a failed snapshot request, wait this long (doubling per failure in a row, capped) before the next.
 _RETRY_MS = 500
 _RETRY_CAP_MS = 30_000
+
+# Outcomes that leave the levels and the sync state a reader sees as they were (no ``on_change``).
+_UNCHANGED = frozenset({Buffered, Dropped, Ignored})
 
 
 class BookStats(msgspec.Struct, frozen=True, kw_only=True):
@@ -105,6 +116,16 @@ class LiveOrderBook:
         Diffs held per symbol while its snapshot is pending.
     name : str
         Name in lifecycle events.
+    lock : context manager, optional
+        Held while the books change (diffs, snapshots, :meth:`add`, :meth:`remove`), so another thread
+        holding it reads a consistent book; never held across an ``await``.
+    on_change : callable, optional
+        ``on_change(symbol)``, called inside ``lock`` after ``symbol``'s levels or sync state changed.
+
+    Attributes
+    ----------
+    last_error : BaseException | None
+        Why the latest snapshot request failed (``None`` once one succeeds).
 
     References
     ----------
@@ -125,6 +146,8 @@ class LiveOrderBook:
         buffer_limit: int = DEFAULT_BUFFER_LIMIT,
         name: str = "book",
         logger: logging.Logger | None = None,
+        lock: AbstractContextManager[Any] | None = None,
+        on_change: Callable[[str], None] | None = None,
     ) -> None:
         self.manager = manager
         self.client = client
@@ -154,6 +177,9 @@ class LiveOrderBook:
         self.snapshot_failures = 0
         self.gaps = 0
         self.resyncs = 0
+        self.last_error: BaseException | None = None
+        self._lock: AbstractContextManager[Any] = lock if lock is not None else contextlib.nullcontext()
+        self._on_change = on_change
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -187,12 +213,13 @@ class LiveOrderBook:
     async def add(self, *symbols: str) -> None:
         """Start keeping ``symbols`` (their diff streams are subscribed; snapshots follow the first diff)."""
         fresh = [s.upper() for s in symbols if s.upper() not in self._symbols]
-        for symbol in fresh:
-            stream = diff_depth(symbol, self.speed)
-            self._books.add(symbol, self._tick_sizes.get(symbol))
-            self._symbols[symbol] = stream
-            self._streams[stream] = symbol
-            self._live[symbol] = asyncio.Event()
+        with self._lock:
+            for symbol in fresh:
+                stream = diff_depth(symbol, self.speed)
+                self._books.add(symbol, self._tick_sizes.get(symbol))
+                self._symbols[symbol] = stream
+                self._streams[stream] = symbol
+                self._live[symbol] = asyncio.Event()
         if fresh:
             self._route()  # the callback sees the streams before their first frame can arrive
             await self.manager.subscribe(*(self._symbols[s] for s in fresh))
@@ -200,11 +227,14 @@ class LiveOrderBook:
     async def remove(self, *symbols: str) -> None:
         """Stop keeping ``symbols`` and unsubscribe their diff streams."""
         gone = [s.upper() for s in symbols if s.upper() in self._symbols]
-        for symbol in gone:
-            stream = self._symbols.pop(symbol)
-            del self._streams[stream]
-            self._books.remove(symbol)
-            self._live.pop(symbol, None)
+        with self._lock:
+            for symbol in gone:
+                stream = self._symbols.pop(symbol)
+                del self._streams[stream]
+                self._books.remove(symbol)
+                self._live.pop(symbol, None)
+                if self._on_change is not None:
+                    self._on_change(symbol)
         if gone:
             self._route()
             await self.manager.unsubscribe(*(diff_depth(s, self.speed) for s in gone))
@@ -283,15 +313,26 @@ class LiveOrderBook:
         event = message.data
         if type(event) is not DepthUpdate:
             return  # a RawEvent: nothing the book can use
-        outcome = self._books.feed_diff(event)
+        with self._lock:
+            outcome = self._books.feed_diff(event)
+            if type(outcome) is not Applied:
+                self._count(outcome)
+            if self._on_change is not None and type(outcome) not in _UNCHANGED:
+                self._on_change(outcome.symbol)
         if not outcome.needs_snapshot and type(outcome) is not Resynced:
             return  # Applied, Buffered, Dropped, Ignored: nothing to tell anyone
         self._outcome(outcome)
 
+    def _count(self, outcome: SyncOutcome) -> None:
+        # Inside the lock with the change itself, so stats() read under it agree with the books.
+        if type(outcome) is Resynced:
+            self.resyncs += 1
+        elif type(outcome) is GapDetected:
+            self.gaps += 1
+
     def _outcome(self, outcome: SyncOutcome) -> None:
         symbol = outcome.symbol
         if type(outcome) is Resynced:
-            self.resyncs += 1
             live = self._live.get(symbol)
             if live is not None:
                 live.set()
@@ -303,7 +344,6 @@ class LiveOrderBook:
             )
             return
         if type(outcome) is GapDetected:
-            self.gaps += 1
             live = self._live.get(symbol)
             if live is not None:
                 live.clear()
@@ -377,6 +417,7 @@ class LiveOrderBook:
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # network, 5xx, a 429 after all: retried from the front of the queue
+            self.last_error = exc
             self.snapshot_failures += 1
             self._failures += 1
             delay = min(_RETRY_CAP_MS, _RETRY_MS * 2 ** min(self._failures - 1, 10))
@@ -387,9 +428,15 @@ class LiveOrderBook:
             self._wake.set()
             return
         self._failures = 0
+        self.last_error = None
         if symbol not in self._books or self._closed:
             return
-        outcome = self._books.feed_snapshot(symbol, answer)
+        snapshot = depth_snapshot(answer)  # converted before taking the lock: readers wait only for the load
+        with self._lock:
+            outcome = self._books.feed_snapshot(symbol, snapshot)
+            self._count(outcome)
+            if self._on_change is not None and type(outcome) not in _UNCHANGED:
+                self._on_change(symbol)
         if type(outcome) is Resynced or outcome.needs_snapshot:
             self._outcome(outcome)
 

@@ -2,9 +2,9 @@
 
 Owns the loop thread and the thread-safe subscriptions. Rules kept here:
 
-- the :class:`~binfut.stream.manager.StreamManager` lives on its own thread's loop; the caller's thread
-  only waits on futures of that loop (``run_coroutine_threadsafe``) or on a subscription's condition --
-  never ``run_until_complete`` on the caller's thread, so it works inside a running Jupyter loop too;
+- the :class:`~binfut.stream.manager.StreamManager` lives on its own thread's loop
+  (:class:`~binfut.stream._loop.LoopThread`); the caller's thread only waits on futures of that loop or on
+  a subscription's condition -- never ``run_until_complete``, so it works inside a running Jupyter loop too;
 - a subscription queue is bounded with the same policies as async consumers; ``block`` pauses the
   connections feeding it until the caller's thread catches up;
 - leaving the ``with`` block closes the manager, ends every iteration and joins the thread.
@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 from binfut.config import Urls
 from binfut.protocol.events import StreamMessage
 from binfut.protocol.streams import normalize_stream
+from binfut.stream._loop import LoopThread
 from binfut.stream.connection import ConnectionHealth
 from binfut.stream.manager import ConsumerOverflow, QueuePolicy, StreamManager
 
@@ -185,8 +186,7 @@ class SyncStreamManager:
         self.urls = urls
         self.timeout = timeout
         self._kwargs = kwargs
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
+        self._runner = LoopThread("binfut-streams", "SyncStreamManager")
         self._manager: StreamManager | None = None
         self._subs: list[SyncSubscription] = []
 
@@ -199,31 +199,9 @@ class SyncStreamManager:
 
     def start(self) -> SyncStreamManager:
         """Start the loop thread and the manager."""
-        if self._thread is not None:
+        if self._runner.running:
             return self
-        ready = threading.Event()
-
-        def main() -> None:
-            loop = asyncio.new_event_loop()
-            self._loop = loop
-            asyncio.set_event_loop(loop)
-            ready.set()
-            try:
-                loop.run_forever()
-                # Whatever is still pending (a reader being cancelled) finishes on this thread, then the
-                # loop closes: no task or session outlives the facade.
-                pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
-                for task in pending:
-                    task.cancel()
-                if pending:
-                    loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
-                loop.run_until_complete(loop.shutdown_asyncgens())
-            finally:
-                loop.close()
-
-        self._thread = threading.Thread(target=main, name="binfut-streams", daemon=True)
-        self._thread.start()
-        ready.wait(self.timeout)
+        self._runner.start(self.timeout)
 
         async def create() -> StreamManager:
             manager = StreamManager(self.urls, **self._kwargs)
@@ -235,12 +213,7 @@ class SyncStreamManager:
 
     def call(self, coro: Coroutine[Any, Any, T]) -> T:
         """Run ``coro`` on the loop thread and return its result (waits up to ``timeout``)."""
-        loop = self._loop
-        if loop is None:
-            coro.close()
-            raise RuntimeError("SyncStreamManager is not started")
-        future: concurrent.futures.Future[T] = asyncio.run_coroutine_threadsafe(coro, loop)
-        return future.result(self.timeout)
+        return self._runner.call(coro, self.timeout)
 
     def subscribe(
         self, *streams: str, maxsize: int = 10_000, policy: QueuePolicy | str = QueuePolicy.BLOCK
@@ -275,9 +248,8 @@ class SyncStreamManager:
     def _detach(self, subscription: SyncSubscription) -> None:
         if subscription in self._subs:
             self._subs.remove(subscription)
-        manager, loop = self._manager, self._loop
-        if manager is not None and loop is not None and not loop.is_closed():
-            loop.call_soon_threadsafe(manager.detach, subscription)
+        if self._manager is not None:
+            self._runner.call_soon(self._manager.detach, subscription)
 
     def unsubscribe(self, *streams: str) -> list[str]:
         """Unsubscribe ``streams`` live."""
@@ -297,8 +269,7 @@ class SyncStreamManager:
 
     def close(self) -> None:
         """Close the manager, end every subscription and join the loop thread (idempotent)."""
-        loop, thread = self._loop, self._thread
-        if loop is None or thread is None:
+        if not self._runner.running:
             return
         if self._manager is not None:
             with contextlib.suppress(concurrent.futures.TimeoutError, RuntimeError):
@@ -306,10 +277,7 @@ class SyncStreamManager:
         for subscription in list(self._subs):
             subscription.finish()
         self._subs.clear()
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(self.timeout)
-        self._thread = None
-        self._loop = None
+        self._runner.stop(self.timeout)
         self._manager = None
 
     def __enter__(self) -> SyncStreamManager:
