@@ -59,9 +59,6 @@ def _mount_trading() -> None:
     app.command("live")(live_cmd)
 
 
-_mount_data()
-_mount_trading()
-
 
 class State:
     """The global options; the root callback fills it and hands it to every subcommand as ``ctx.obj``."""
@@ -378,6 +375,11 @@ def exchange_serve(ctx: typer.Context) -> None:
     from binfut.emulator.server import serve_main
 
     raise typer.Exit(serve_main(list(ctx.args)))
+
+
+# The everyday commands above come first in --help; then the data store and the trading commands.
+_mount_data()
+_mount_trading()
 
 
 def main(argv: list[str] | None = None) -> None:
