@@ -5,21 +5,26 @@ Owns the thread and the loop's end. Rules kept here:
 - the caller's thread only submits work (``run_coroutine_threadsafe``, ``call_soon_threadsafe``) and waits on
   the returned future with a real-time limit -- never ``run_until_complete`` on the caller's thread, so a
   facade works inside a running Jupyter loop too;
-- :meth:`LoopThread.stop` ends the loop, cancels what is still pending, shuts the default executor (aiohttp's
-  resolver threads) and joins the thread within its timeout: no task, session or thread outlives the facade.
+- :meth:`LoopThread.stop` runs the facade's orderly close (if given), ends the loop, cancels what is still
+  pending, shuts the default executor (aiohttp's resolver threads) and joins the thread, all within its
+  timeout: no task, session or thread outlives the facade.
 """
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import logging
 import threading
+import time
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
 __all__ = ["LoopThread"]
 
 T = TypeVar("T")
+
+_log = logging.getLogger("binfut.stream")
 
 
 class LoopThread:
@@ -28,7 +33,7 @@ class LoopThread:
     Parameters
     ----------
     name : str
-        The thread's name (``binfut-streams``, ``binfut-book``).
+        The thread's name (``binfut-streams``, ``binfut-book``, ``binfut-userstream``).
     owner : str
         The facade's class name, for "not started" errors.
     """
@@ -108,8 +113,16 @@ class LoopThread:
             return False
         return True
 
-    def stop(self, timeout: float) -> bool:
-        """Stop the loop and join the thread within ``timeout`` seconds (idempotent).
+    def stop(self, timeout: float, closing: Coroutine[Any, Any, object] | None = None) -> bool:
+        """Run ``closing`` on the loop, then stop the loop and join the thread, within ``timeout`` seconds (idempotent).
+
+        Parameters
+        ----------
+        timeout : float
+            Real seconds for all of it; ``closing`` gets at most three quarters of them.
+        closing : coroutine, optional
+            The facade's orderly close (sessions, sockets). If it fails or runs out of time it is logged and
+            the loop ends all the same; whatever it left pending is cancelled.
 
         Returns
         -------
@@ -118,12 +131,20 @@ class LoopThread:
         """
         thread = self._thread
         if thread is None:
+            if closing is not None:
+                closing.close()
             return True
+        deadline = time.monotonic() + timeout
+        if closing is not None:
+            try:
+                self.call(closing, timeout * 0.75)
+            except Exception as exc:  # a timeout or a failing close: the thread is ended all the same
+                _log.warning("%s: closing failed: %r", self.owner, exc)
         loop = self._loop
         if loop is not None:
             self.call_soon(loop.stop)
         if thread is not threading.current_thread():  # stopped from a callback on the loop: no join
-            thread.join(timeout)
+            thread.join(max(0.1, deadline - time.monotonic()))
         self._thread = None
         self._loop = None
         return not thread.is_alive()

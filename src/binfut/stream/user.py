@@ -9,7 +9,8 @@ orders created since the gap, fills, algo orders, positions) with
 :meth:`UserDataStream._reconcile` for exactly what is fetched and emitted.
 Rules kept here: one driver task performs the machine's actions in order; the socket's reader only
 decodes frames, folds them into the tracker and hands them out; nothing blocks the loop; consumers
-get items through ``async for``, callbacks, or the sync :class:`UserDataStreamThread`. The socket is a
+get items through ``async for``, callbacks, or the sync :class:`UserDataStreamThread` (on a
+:class:`~binfut.stream._loop.LoopThread`). The socket is a
 :class:`~binfut.stream.connection.StreamConnection` per listenKey (reconnects, watchdog, lifecycle);
 its 24-hour rotation is off by default because raw user events carry no stream name to hand over by:
 Binance's own 24-hour close is a reconnect, and the reconciliation covers it.
@@ -22,7 +23,6 @@ import contextlib
 import logging
 import queue
 import random
-import threading
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
@@ -48,6 +48,7 @@ from binfut.protocol.userstream import (
     UserStateTracker,
     UserStreamConfig,
 )
+from binfut.stream._loop import LoopThread
 from binfut.stream.connection import (
     ConnectionState,
     LifecycleEvent,
@@ -558,6 +559,9 @@ def _describe(exc: BaseException) -> str:
 class UserDataStreamThread:
     """A :class:`UserDataStream` in a background thread with its own event loop (blocking API).
 
+    The thread is a :class:`~binfut.stream._loop.LoopThread`, the one under ``SyncStreamManager`` and
+    ``LiveOrderBookThread`` too.
+
     Parameters
     ----------
     make_client : called inside the thread to build the :class:`~binfut.client.AsyncClient`
@@ -571,47 +575,45 @@ class UserDataStreamThread:
         self._make_client = make_client
         self._kwargs = kwargs
         self._items: queue.Queue[Any] = queue.Queue()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stop: asyncio.Event | None = None
-        self._thread: threading.Thread | None = None
-        self._started = threading.Event()
-        self._error: BaseException | None = None
+        self._runner = LoopThread("binfut-userstream", "UserDataStreamThread")
+        self._client: AsyncClient | None = None
         self.stream: UserDataStream | None = None
 
     def start(self, timeout: float = 30.0) -> UserDataStreamThread:
-        """Start the thread; returns once the stream is connected and reconciled.
+        """Start the thread; returns once the stream is connected and reconciled (idempotent).
 
         Raises
         ------
         RuntimeError
             The stream did not become ready in ``timeout`` seconds, or failed to start.
         """
-        self._thread = threading.Thread(target=lambda: asyncio.run(self._main(timeout)), daemon=True)
-        self._thread.start()
-        if not self._started.wait(timeout + 5) or self._error is not None:
+        if self._runner.running:
+            return self
+        self._runner.start(timeout)
+        try:
+            # The stream bounds its own wait by ``timeout``; the margin is for building the client.
+            self._runner.call(self._open(timeout), timeout + 5)
+        except BaseException as exc:
             self.stop()
-            raise RuntimeError("the user-data stream did not start") from self._error
+            if isinstance(exc, Exception):
+                raise RuntimeError("the user-data stream did not start") from exc
+            raise
         return self
 
-    async def _main(self, timeout: float) -> None:
-        self._loop = asyncio.get_running_loop()
-        self._stop = asyncio.Event()
-        client = self._make_client()
+    async def _open(self, timeout: float) -> None:
+        self._client = self._make_client()
+        stream = self.stream = UserDataStream(self._client, **self._kwargs)
+        stream.on_event(self._items.put)
+        await stream.start(timeout=timeout)
+
+    async def _close(self) -> None:
+        stream, client, self._client = self.stream, self._client, None
         try:
-            stream = self.stream = UserDataStream(client, **self._kwargs)
-            stream.on_event(self._items.put)
-            try:
-                await stream.start(timeout=timeout)
-            except BaseException as exc:
-                self._error = exc
-                raise
-            finally:
-                self._started.set()
-            await self._stop.wait()
-            await stream.aclose()
+            if stream is not None:
+                await stream.aclose()
         finally:
-            await client.aclose()
-            self._items.put(_END)
+            if client is not None:
+                await client.aclose()
 
     def get(self, timeout: float | None = None) -> StreamItem | None:
         """The next item, or None after ``timeout`` seconds / once stopped."""
@@ -629,14 +631,12 @@ class UserDataStreamThread:
             yield item
 
     def stop(self, timeout: float = 10.0) -> None:
-        """Stop the stream and join the thread (idempotent)."""
-        loop, stop = self._loop, self._stop
-        if loop is not None and stop is not None and not loop.is_closed():
-            with contextlib.suppress(RuntimeError):
-                loop.call_soon_threadsafe(stop.set)
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
+        """Stop the stream, close its client and join the thread within ``timeout`` seconds (idempotent)."""
+        if not self._runner.running:
+            return
+        if not self._runner.stop(timeout, self._close()):
+            _log.warning("UserDataStreamThread: the loop thread did not end within %s s", timeout)
+        self._items.put(_END)
 
     def __enter__(self) -> UserDataStreamThread:
         return self.start()

@@ -1,10 +1,9 @@
-"""The blocking book's parts without an exchange: the loop thread, the copies, the lock and change hooks."""
+"""The blocking book's parts without an exchange: the copies, the lock and change hooks (the loop thread: test_loop.py)."""
 
 from __future__ import annotations
 
 import asyncio
 import json
-import threading
 from decimal import Decimal
 from typing import Any
 
@@ -14,7 +13,6 @@ from binfut.book import DepthDecoder, Level
 from binfut.config import Urls
 from binfut.protocol.events import StreamMessage
 from binfut.stream import BookLevels, LiveOrderBook, LiveOrderBookThread, StreamManager
-from binfut.stream._loop import LoopThread
 
 
 def test_book_levels_derive_best_spread_and_mid() -> None:
@@ -32,29 +30,6 @@ def test_book_levels_derive_best_spread_and_mid() -> None:
     )
     assert full.spread == Decimal("0.5") and full.mid == Decimal("100.25")
     assert (empty.best_bid, empty.best_ask, empty.spread, empty.mid) == (None, None, None, None)
-
-
-def test_loop_thread_runs_calls_refuses_its_own_thread_and_ends() -> None:
-    runner = LoopThread("binfut-test-loop", "Owner")
-    with pytest.raises(RuntimeError, match="Owner is not started"):
-        runner.call(asyncio.sleep(0), 1)
-    runner.start(5)
-
-    async def whoami() -> str:
-        return threading.current_thread().name
-
-    async def nested() -> None:
-        runner.call(asyncio.sleep(0), 1)  # would wait on the loop it blocks
-
-    assert runner.call(whoami(), 5) == "binfut-test-loop"
-    with pytest.raises(RuntimeError, match="own loop thread"):
-        runner.call(nested(), 5)
-    with pytest.raises(TimeoutError):
-        runner.call(asyncio.sleep(10), 0.05)  # cancelled on the loop, not left running
-    assert runner.stop(5) and not runner.running
-    assert not [t for t in threading.enumerate() if t.name == "binfut-test-loop"]
-    assert runner.stop(5)  # idempotent
-    assert runner.call_soon(print) is False
 
 
 def test_the_blocking_book_refuses_reads_before_start() -> None:
