@@ -19,7 +19,6 @@ import contextlib
 import logging
 import random
 import threading
-import time
 from collections.abc import Callable, Coroutine, Iterable
 from decimal import Decimal
 from types import TracebackType
@@ -191,17 +190,12 @@ class LiveOrderBookThread:
         from the last state, with ``live`` false.
         """
         limit = self.timeout if timeout is None else timeout
-        deadline = time.monotonic() + limit
         with self._cond:
             self._closed = True
             self._cond.notify_all()  # waiters end with RuntimeError
         stack, self._stack = self._stack, None
-        if stack is not None and self._runner.running:
-            try:  # most of the time for the orderly close; the rest for the loop's own end
-                self._runner.call(stack.aclose(), limit * 0.75)
-            except Exception as exc:  # a timeout or a failing close: the thread is ended all the same
-                _log.warning("LiveOrderBookThread: closing failed: %r", exc)
-        if not self._runner.stop(max(0.1, deadline - time.monotonic())):
+        closing = stack.aclose() if stack is not None and self._runner.running else None
+        if not self._runner.stop(limit, closing):
             _log.warning("LiveOrderBookThread: the loop thread did not end within %s s", limit)
 
     def __enter__(self) -> LiveOrderBookThread:
