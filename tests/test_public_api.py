@@ -49,7 +49,7 @@ def test_lazy_export_tables_match_all_and_name_the_defining_modules(name: str) -
     ("package", "item", "source"),
     [
         ("binfut.trading", "fetch_feed", "binfut.trading.feed"),
-        ("binfut.data", "TapDecoder", "binfut.data.recorder"),
+        ("binfut.data", "Recorder", "binfut.data.recorder"),
         ("binfut.data", "Progress", "binfut.data.downloader"),
     ],
 )

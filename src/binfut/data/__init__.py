@@ -4,7 +4,7 @@ A hive-partitioned Parquet dataset (``kind=/symbol=/[interval=/]date=``, exact t
 :mod:`binfut.data.schema`) that DuckDB, pandas and polars read directly. :class:`Downloader` fills it
 from the REST API (weight-budgeted, resumable, gaps reported to a :class:`Progress`), :func:`import_archives`
 from data.binance.vision zips (checksums verified), :class:`Recorder` / :func:`record` from live streams
-(:class:`TapDecoder` hands a StreamManager's frames to a recorder).
+(a running StreamManager's frames reach a recorder through its tap: ``streams.on_frame(recorder.add_frame)``).
 Needs the ``data`` extra (numpy, pandas, pyarrow, duckdb; polars optional).
 """
 
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     )
     from binfut.data.errors import ArchiveFormatError, ChecksumMismatch, DataError, StoreWriteError
     from binfut.data.manifest import Manifest, SeriesState
-    from binfut.data.recorder import Recorder, RecordStats, TapDecoder, convert_journal, record, recover_journals
+    from binfut.data.recorder import Recorder, RecordStats, convert_journal, record, recover_journals
     from binfut.data.schema import KINDS, DatasetKind, kind
     from binfut.data.store import SeriesSummary, Store, WriteStats
 
@@ -53,7 +53,6 @@ __all__ = [
     "SeriesSummary",
     "Store",
     "StoreWriteError",
-    "TapDecoder",
     "TokenBucket",
     "Window",
     "WriteStats",
@@ -93,7 +92,6 @@ _WHERE: dict[str, str] = {
     "SeriesSummary": "binfut.data.store",
     "Store": "binfut.data.store",
     "StoreWriteError": "binfut.data.errors",
-    "TapDecoder": "binfut.data.recorder",
     "TokenBucket": "binfut.data.backfill",
     "Window": "binfut.data.backfill",
     "WriteStats": "binfut.data.store",

@@ -1,18 +1,17 @@
 """Live recording: raw frames with receive times (ns) into a journal, rolled into Parquet files.
 
-Frames go into memory, then every ``flush_interval_s`` to an append-only journal that is fsynced
+Frames come from a StreamManager's frame tap (``on_frame(recorder.add_frame)``) or :meth:`Recorder.add`;
+they go into memory, then every ``flush_interval_s`` to an fsynced append-only journal
 (``<root>/_journal/rec-<ns>-<pid>-<n>.bfj``): a crash loses at most the last interval. Every
-``roll_interval_s`` the journal is closed and converted into new files of the dataset (the ``raw``
-kind plus the ``stream_*`` tables of :mod:`binfut.data.normalize`), named after the journal, and only
-then deleted. Rules kept here:
+``roll_interval_s`` the journal becomes new files of the dataset (``raw`` plus the ``stream_*`` tables of
+:mod:`binfut.data.normalize`), named after the journal, and only then is deleted. Rules kept here:
 - files are never overwritten by a later run: each run (and each roll) has a journal of its own;
   converting a journal again (after a crash mid-conversion) replaces its own files atomically;
 - a journal record carries a CRC: recovery keeps every record up to the first torn or zeroed one;
 - a journal held by a live recorder is locked (``flock``); startup converts the unlocked ones left
   behind by crashed runs;
 - a refused write (disk full, permission) raises :class:`~binfut.data.errors.StoreWriteError`: the
-  journal is cut back to its last whole record, unwritten frames stay queued for the next attempt,
-  and nothing already written is touched.
+  journal is cut back to its last whole record, unwritten frames stay queued, nothing written is touched.
 """
 
 from __future__ import annotations
@@ -28,7 +27,9 @@ import zlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
+
+import msgspec
 
 from binfut.clock import Clock, SystemClock
 from binfut.data._atomic import ensure_dir, fsync_dir
@@ -41,7 +42,6 @@ __all__ = [
     "JournalWriter",
     "RecordStats",
     "Recorder",
-    "TapDecoder",
     "convert_journal",
     "read_journal",
     "record",
@@ -53,6 +53,33 @@ _HEAD = struct.Struct("<IQHI")  # crc32, recv_time_ns, stream length, frame leng
 _BODY = struct.Struct("<QHI")
 _CRC_SEED = 0x0B1F  # a run of zero bytes does not check out as a record
 _SEQ = itertools.count()
+_STREAM_KEY = b'{"stream":"'
+
+
+class _StreamEnvelope(msgspec.Struct, gc=False):
+    stream: str = ""
+
+
+_envelope = msgspec.json.Decoder(_StreamEnvelope)
+
+
+def _stream_of(frame: bytes) -> str:
+    """The stream name of a combined-stream frame (``""`` for a bare payload), as the manager's decoder reads it.
+
+    Binance writes the name first (``{"stream":"btcusdt@aggTrade","data":...}``), so it is usually a slice;
+    any other spelling goes through a JSON parse of the envelope that skips ``data``.
+    """
+    if frame.startswith(_STREAM_KEY):
+        start = len(_STREAM_KEY)
+        end = frame.find(b'"', start)
+        if end > 0:
+            name = frame[start:end]
+            if b"\\" not in name and name.isascii():
+                return name.decode()
+    try:
+        return _envelope.decode(frame).stream
+    except msgspec.DecodeError:
+        return ""
 
 
 def _record(recv_ns: int, stream: bytes, frame: bytes) -> bytes:
@@ -177,7 +204,8 @@ class RecordStats:
 
 
 class Recorder:
-    """Frames in, rolling dataset files out (no sockets here: feed it with :meth:`add`).
+    """Frames in, rolling dataset files out (no sockets here: feed it with :meth:`add`, or register
+    :meth:`add_frame` as a running StreamManager's frame tap).
 
     Parameters
     ----------
@@ -256,6 +284,14 @@ class Recorder:
         self._pending_frames += 1
         self._pending_bytes += len(rec)
         self.stats.frames += 1
+
+    def add_frame(self, connection: str, recv_time_ns: int, frame: bytes) -> None:
+        """Queue a frame from a stream manager's raw-frame tap: ``streams.on_frame(recorder.add_frame)``.
+
+        The stream name is read from the frame's ``{"stream": ...}`` envelope (``""`` for a bare payload);
+        ``connection`` is not recorded. Never raises.
+        """
+        self.add(_stream_of(frame), frame, recv_time_ns)
 
     def flush(self) -> None:
         """Append queued frames to the journal and fsync it.
@@ -344,30 +380,6 @@ class Recorder:
         return self.convert(closed) if closed is not None else []
 
 
-class TapDecoder:
-    """A StreamManager ``decoder`` that hands every raw frame to a :class:`Recorder` before decoding.
-
-    ``StreamManager`` decodes each frame exactly once, at arrival, so this is where the frame's bytes
-    and its receive time are both at hand.
-    """
-
-    def __init__(self, recorder: Recorder, inner: Any = None) -> None:
-        from binfut.protocol.events import EventDecoder
-
-        self.recorder = recorder
-        self.inner = inner or EventDecoder()
-
-    def decode(self, frame: str | bytes) -> Any:
-        recv = self.recorder.clock.time_ns()
-        message = self.inner.decode(frame)
-        data = frame.encode() if isinstance(frame, str) else bytes(frame)
-        self.recorder.add(message.stream, data, recv)
-        return message
-
-    def decode_event(self, payload: str | bytes) -> Any:
-        return self.inner.decode_event(payload)
-
-
 async def record(
     streams: Sequence[str],
     store: Store,
@@ -393,7 +405,7 @@ async def record(
     duration_s : stop after this many seconds (None: until ``stop`` or cancellation)
     stop : an event that ends the recording
     flush_interval_s, roll_interval_s : see :class:`Recorder`
-    clock : time source
+    clock : time source of receive stamps and intervals (default: ``recorder``'s clock, else the system clock)
     on_roll : called after each roll with the files written
     on_error : called when a flush is refused (recording goes on, frames stay queued)
     recorder : a prepared recorder (tests); default one is built here
@@ -412,7 +424,8 @@ async def record(
 
     if not streams:
         raise DataError("name at least one stream to record")
-    clock = clock or SystemClock()
+    # One clock for receive stamps (the manager's, handed to the tap) and for the recorder's intervals.
+    clock = clock or (recorder.clock if recorder is not None else SystemClock())
     rec = recorder or Recorder(store, clock=clock, flush_interval_s=flush_interval_s, roll_interval_s=roll_interval_s)
     written = rec.start()
     if written and on_roll is not None:
@@ -422,7 +435,8 @@ async def record(
     tick = min(0.25, flush_interval_s / 2)
     failed = True
     try:
-        async with StreamManager(urls_for(env, base_url), clock=clock, decoder=TapDecoder(rec)) as manager:  # type: ignore[arg-type]
+        async with StreamManager(urls_for(env, base_url), clock=clock) as manager:
+            manager.on_frame(rec.add_frame)  # before subscribing: the first frames are recorded too
             await manager.subscribe(*streams)
             while not stop.is_set():
                 if deadline is not None and clock.monotonic_ns() >= deadline:

@@ -1,8 +1,7 @@
 """StreamManager: many market streams over as few connections as Binance allows, fanned out to consumers.
 
 Owns the plan (which stream rides which :class:`~binfut.stream.connection.StreamConnection`, per
-:class:`~binfut.protocol.streams.StreamPlanner`), decoding (once per frame, shared by every consumer) and
-the consumers. Rules kept here:
+:class:`~binfut.protocol.streams.StreamPlanner`), decoding (once per frame), frame taps and consumers. Rules:
 
 - a stream goes to its route's endpoint (``/public`` for book streams, ``/market`` for the rest) on a
   connection holding at most 1024 streams; subscribing and unsubscribing never reconnect;
@@ -10,6 +9,8 @@ the consumers. Rules kept here:
   connections that feed it (backpressure), ``drop_oldest`` drops and counts, ``raise`` fails that consumer
   with :class:`ConsumerOverflow` -- one slow consumer never grows memory without bound;
 - callbacks run on the reader task; an async callback is awaited before the next frame is read;
+- frame taps (:meth:`StreamManager.on_frame`) get every data frame as received, before decoding, in
+  delivery order; with none registered they cost one test per frame; a failing tap never ends a connection;
 - lifecycle events of every connection (and of components built on the manager, such as the local book's
   ``gap`` / ``resynced``) reach :meth:`StreamManager.lifecycle` iterators and ``on_lifecycle`` callbacks.
 """
@@ -40,6 +41,7 @@ from binfut.stream.connection import (
     ConnectionState,
     LifecycleEvent,
     LifecycleKind,
+    MessageHandler,
     StreamConfig,
     StreamConnection,
 )
@@ -48,6 +50,8 @@ __all__ = [
     "CallbackConsumer",
     "Consumer",
     "ConsumerOverflow",
+    "FrameCallback",
+    "FrameTap",
     "ManagerStats",
     "QueuePolicy",
     "Sink",
@@ -295,12 +299,55 @@ class CallbackConsumer(Generic[T]):
             on_close(self)
 
 
+FrameCallback = Callable[[str, int, bytes], Any]
+"""A raw-frame tap: ``callback(connection, recv_time_ns, frame)``; called on the reader task, result ignored.
+
+``connection`` is the label of the connection the frame came on (``market-0``, ``public-0``),
+``recv_time_ns`` the manager clock's ``time_ns()`` when the manager took the frame, ``frame`` the bytes
+of the WebSocket message exactly as received (a combined-stream ``{"stream":...,"data":...}`` frame).
+"""
+
+
+class FrameTap:
+    """A raw-frame tap registered with :meth:`StreamManager.on_frame`; :meth:`close` removes it.
+
+    Attributes
+    ----------
+    callback : FrameCallback
+    errors : int
+        Calls that raised (each is counted; the first one per connection is logged with its traceback).
+    """
+
+    __slots__ = ("_failed_on", "_on_close", "callback", "errors")
+
+    def __init__(self, callback: FrameCallback, *, on_close: Callable[[FrameTap], None] | None = None) -> None:
+        self.callback = callback
+        self.errors = 0
+        self._failed_on: set[str] = set()  # connections whose failure was already logged
+        self._on_close = on_close
+
+    def close(self) -> None:
+        """Stop calling the callback (idempotent)."""
+        on_close, self._on_close = self._on_close, None
+        if on_close is not None:
+            on_close(self)
+
+    def __enter__(self) -> FrameTap:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"FrameTap({self.callback!r}, errors={self.errors})"
+
+
 class ManagerStats(msgspec.Struct, frozen=True, kw_only=True):
     """Totals of a :class:`StreamManager` for dashboards.
 
-    ``messages``, ``reconnects``, ``rotations`` and ``dropped`` count over the manager's whole life, closed
-    connections and consumers included (they do not fall back to 0 after ``close()``); ``connections`` and
-    ``consumers`` are those open now, ``streams`` those in the subscription plan.
+    ``messages``, ``reconnects``, ``rotations``, ``dropped`` and ``tap_errors`` count over the manager's
+    whole life, closed connections and consumers included (they do not fall back to 0 after ``close()``);
+    ``connections`` and ``consumers`` are those open now, ``streams`` those in the subscription plan.
     """
 
     connections: int
@@ -311,6 +358,7 @@ class ManagerStats(msgspec.Struct, frozen=True, kw_only=True):
     consumers: int
     dropped: int
     undecoded: int
+    tap_errors: int = 0
 
 
 _ROUTE_URL = {Route.PUBLIC: "ws_public", Route.MARKET: "ws_market", Route.PRIVATE: "ws_private"}
@@ -332,8 +380,13 @@ class StreamManager:
         Backoff jitter.
     session : aiohttp.ClientSession, optional
         Shared by all connections; one is made (and closed) otherwise.
-    decoder : EventDecoder, optional
     logger : logging.Logger, optional
+
+    Notes
+    -----
+    Frames are decoded once, by :class:`~binfut.protocol.events.EventDecoder`, into the typed events every
+    consumer shares. Code that needs the frames themselves (recording, auditing, latency measurement,
+    forwarding, a decoder of its own) registers a raw-frame tap with :meth:`on_frame`.
 
     Examples
     --------
@@ -358,7 +411,6 @@ class StreamManager:
         clock: Clock | None = None,
         rng: random.Random | None = None,
         session: aiohttp.ClientSession | None = None,
-        decoder: EventDecoder | None = None,
         logger: logging.Logger | None = None,
     ) -> None:
         self.urls = urls
@@ -367,7 +419,7 @@ class StreamManager:
         self._rng = rng or random.Random()
         self._session = session
         self._own_session = session is None
-        self._decode = (decoder or EventDecoder()).decode
+        self._decode = EventDecoder().decode
         self._log = logger or _log
         self._planner = StreamPlanner(self.config.max_streams)
         self._conns: dict[ShardKey, StreamConnection] = {}
@@ -376,6 +428,8 @@ class StreamManager:
         self._by_stream: dict[str, list[Sink]] = {}
         self._sinks: list[Sink] = []
         self._life: list[Sink] = []
+        self._taps: tuple[FrameTap, ...] = ()  # a tuple: replaced, never mutated, so a tap may close itself
+        self.tap_errors = 0
         self._started = False
         self._closed = False
         self.undecoded = 0  # frames that came back as RawEvent
@@ -408,6 +462,7 @@ class StreamManager:
             self._retire(conn)
         for sink in [*self._sinks, *self._life]:
             sink.finish()
+        self._taps = ()
         self._gone_dropped += sum(getattr(s, "dropped", 0) for s in self._sinks)
         self._sinks.clear()
         self._life.clear()
@@ -505,7 +560,7 @@ class StreamManager:
     def _connection(self, key: ShardKey, streams: list[str]) -> StreamConnection:
         return StreamConnection(
             getattr(self.urls, _ROUTE_URL[key.route]),
-            on_message=self._on_frame,
+            on_message=self._frame_handler(key.label),
             streams=streams,
             on_lifecycle=self.publish_lifecycle,
             config=self.config,
@@ -653,25 +708,97 @@ class StreamManager:
                 by_stream.setdefault(stream, []).append(sink)
         self._by_stream = by_stream
 
-    def _on_frame(self, frame: bytes) -> Awaitable[Any] | None:
-        """Decode once, hand to every interested sink; returns a backpressure awaitable if one is full."""
-        message = self._decode(frame)
-        if type(message.data) is RawEvent:
-            self.undecoded += 1
-        waits: list[Awaitable[Any]] | None = None
-        for sink in self._all:
-            wait = sink.put(message)
-            if wait is not None:
-                waits = [wait] if waits is None else [*waits, wait]
-        targets = self._by_stream.get(message.stream)
-        if targets:
-            for sink in targets:
+    def _frame_handler(self, label: str) -> MessageHandler:
+        """The ``on_message`` of connection ``label``: taps, then decode once and hand to every interested sink.
+
+        One closure per connection so a tap learns the connection without an extra call per frame.
+        """
+
+        def on_frame(frame: bytes) -> Awaitable[Any] | None:
+            """Returns a backpressure awaitable if a sink is full."""
+            taps = self._taps
+            if taps:  # the only cost of the tap feature when none is registered
+                self._run_taps(taps, label, frame)
+            message = self._decode(frame)
+            if type(message.data) is RawEvent:
+                self.undecoded += 1
+            waits: list[Awaitable[Any]] | None = None
+            for sink in self._all:
                 wait = sink.put(message)
                 if wait is not None:
                     waits = [wait] if waits is None else [*waits, wait]
-        if waits is None:
-            return None
-        return waits[0] if len(waits) == 1 else asyncio.gather(*waits)
+            targets = self._by_stream.get(message.stream)
+            if targets:
+                for sink in targets:
+                    wait = sink.put(message)
+                    if wait is not None:
+                        waits = [wait] if waits is None else [*waits, wait]
+            if waits is None:
+                return None
+            return waits[0] if len(waits) == 1 else asyncio.gather(*waits)
+
+        return on_frame
+
+    # ------------------------------------------------------------------ raw-frame taps
+
+    def on_frame(self, callback: FrameCallback) -> FrameTap:
+        """Call ``callback(connection, recv_time_ns, frame)`` with every data frame, before it is decoded.
+
+        The frames are exactly those the consumers then receive decoded, in the same order, across
+        reconnects and 24-hour rotations (a frame the rotation hand-over drops as a duplicate reaches
+        neither). Control replies (SUBSCRIBE / UNSUBSCRIBE / LIST_SUBSCRIPTIONS answers), pings and pongs
+        are consumed by the connection and never reach a tap.
+
+        Parameters
+        ----------
+        callback : FrameCallback
+            Gets the connection label (``market-0``), the receive time (``self.clock.time_ns()`` when the
+            manager took the frame from the socket; for frames held during a rotation hand-over, when they
+            were released) and the frame bytes as received. It runs synchronously on the reader task,
+            before any consumer, so it must be quick and must not block; its return value is ignored.
+            Several taps run in registration order.
+
+        Returns
+        -------
+        FrameTap
+            ``.close()`` (or leaving ``with``) removes the tap; ``.errors`` counts its failures.
+
+        Raises
+        ------
+        TypeError
+            ``callback`` is a coroutine function (a tap cannot be awaited; queue the frame instead).
+
+        Notes
+        -----
+        An exception from ``callback`` never reaches the connection: it is counted (``FrameTap.errors``,
+        ``stats().tap_errors``), logged with its traceback on the ``binfut.stream`` logger the first time
+        per tap and connection, and the tap stays registered (the next frame is offered again).
+        """
+        if inspect.iscoroutinefunction(callback):
+            raise TypeError("a frame tap must be a plain function; an async one cannot be awaited on the reader")
+        tap = FrameTap(callback, on_close=self._remove_tap)
+        if not self._closed:
+            self._taps = (*self._taps, tap)
+        return tap
+
+    def _remove_tap(self, tap: FrameTap) -> None:
+        self._taps = tuple(t for t in self._taps if t is not tap)
+
+    def _run_taps(self, taps: tuple[FrameTap, ...], label: str, frame: bytes) -> None:
+        recv_ns = self.clock.time_ns()
+        for tap in taps:
+            try:
+                tap.callback(label, recv_ns, frame)
+            except Exception:  # a tap must not take the connection down: count it, log once per connection
+                tap.errors += 1
+                self.tap_errors += 1
+                if label not in tap._failed_on:
+                    tap._failed_on.add(label)
+                    self._log.exception(
+                        "%s: frame tap %r failed (further failures on this connection are only counted)",
+                        label,
+                        tap.callback,
+                    )
 
     # ------------------------------------------------------------------ lifecycle events
 
@@ -721,6 +848,7 @@ class StreamManager:
             consumers=len(self._sinks),
             dropped=dropped,
             undecoded=self.undecoded,
+            tap_errors=self.tap_errors,
         )
 
     def is_open(self, stream: str) -> bool:
