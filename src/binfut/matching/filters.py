@@ -5,6 +5,10 @@ Rule kept here: checks run in Binance's order -- precision (-1111) before the fi
 that need a reference price (PERCENT_PRICE -4016 / -4024 against the mark price, MIN_NOTIONAL
 -4164) -- and nothing here mutates anything.  MARKET orders use MARKET_LOT_SIZE for their quantity.
 
+The rules' arithmetic is shared with the REST client (:mod:`binfut.protocol.filters`); this module keeps
+the integer fast path (a valid value costs one multiply and one compare) and maps a broken rule to
+Binance's code and text.
+
 References: "Filters" section of the USD-M "Exchange Information" endpoint.
 """
 
@@ -14,6 +18,7 @@ from decimal import Decimal
 
 from binfut.matching.account import reject
 from binfut.matching.instruments import SymbolSpec
+from binfut.protocol.filters import below_notional, grid_breach, percent_breach
 
 __all__ = ["check_min_notional", "check_percent_price", "missing", "not_required", "to_lots", "to_ticks"]
 
@@ -32,6 +37,20 @@ def _over_precision(value: Decimal, digits: int) -> bool:
     return value != value.quantize(Decimal(1).scaleb(-digits)) if value.is_finite() else True
 
 
+# Binance's code and text (None: the code's default text) per broken rule; "zero" depends on the field.
+_PRICE_REJECTS = {
+    "min": (-4013, "Price less than min price."),
+    "max": (-4002, "Price greater than max price."),
+    "step": (-4014, None),
+}
+_LOT_REJECTS = {
+    "zero": (-4003, None),
+    "step": (-4023, None),
+    "min": (-4004, "Quantity less than min quantity."),
+    "max": (-4005, "Quantity greater than max quantity."),
+}
+
+
 def to_ticks(spec: SymbolSpec, price: Decimal, field: str = "price") -> int:
     """Integer ticks of ``price`` after PRICE_FILTER (and precision) checks.
 
@@ -47,13 +66,13 @@ def to_ticks(spec: SymbolSpec, price: Decimal, field: str = "price") -> int:
         return ti  # the hot path: one multiply, one compare
     if _over_precision(price, spec.price_precision):
         raise reject(-1111)
-    if price <= 0:
+    breach = grid_breach(price, spec.min_price, spec.max_price, spec.tick_size)
+    if breach is None and ti == t:
+        return ti  # a zero bound means "no bound"
+    if breach == "zero":
         raise reject(-4001 if field == "price" else -4006, f"{field.capitalize()} less than or equal to zero.")
-    if price < spec.min_price:
-        raise reject(-4013, "Price less than min price.")
-    if price > spec.max_price:
-        raise reject(-4002, "Price greater than max price.")
-    raise reject(-4014)
+    # ticks count from zero: a price off that grid is refused even where minPrice is not on it
+    raise reject(*_PRICE_REJECTS[breach or "step"])
 
 
 def to_lots(spec: SymbolSpec, qty: Decimal, market: bool = False) -> int:
@@ -72,13 +91,11 @@ def to_lots(spec: SymbolSpec, qty: Decimal, market: bool = False) -> int:
         return ti
     if _over_precision(qty, spec.quantity_precision):
         raise reject(-1111)
-    if qty <= 0:
-        raise reject(-4003)
-    if ti != t:
-        raise reject(-4023)
-    if qty < lo:
-        raise reject(-4004, "Quantity less than min quantity.")
-    raise reject(-4005, "Quantity greater than max quantity.")
+    # lots count in stepSize (as on the hot path), for MARKET orders too
+    breach = grid_breach(qty, lo, hi, spec.step_size, step_first=True)
+    if breach is None and ti == t:
+        return ti
+    raise reject(*_LOT_REJECTS[breach or "step"])
 
 
 def check_percent_price(spec: SymbolSpec, ticks: int, mark: Decimal | None) -> None:
@@ -88,20 +105,18 @@ def check_percent_price(spec: SymbolSpec, ticks: int, mark: Decimal | None) -> N
     """
     if mark is None:
         return
-    price = spec.price(ticks)
-    up = mark * spec.multiplier_up
-    if price > up:
-        raise reject(-4016, f"Limit price can't be higher than {up.quantize(spec.tick_size)}.")
-    down = mark * spec.multiplier_down
-    if price < down:
-        raise reject(-4024, f"Limit price can't be lower than {down.quantize(spec.tick_size)}.")
+    breach = percent_breach(spec.price(ticks), mark, spec.multiplier_up, spec.multiplier_down)
+    if breach is None:
+        return
+    side, limit = breach
+    if side == "up":
+        raise reject(-4016, f"Limit price can't be higher than {limit.quantize(spec.tick_size)}.")
+    raise reject(-4024, f"Limit price can't be lower than {limit.quantize(spec.tick_size)}.")
 
 
 def check_min_notional(spec: SymbolSpec, price: Decimal | None, lots: int) -> None:
     """MIN_NOTIONAL: ``price x quantity >= notional`` (callers skip it for reduce-only orders)."""
-    if price is None:
-        return
-    if price * lots * spec.step_size < spec.min_notional:
+    if price is not None and below_notional(price, spec.qty(lots), spec.min_notional):
         raise reject(
             -4164,
             f"Order's notional must be no smaller than {spec.min_notional} (unless you choose reduce only).",

@@ -8,6 +8,11 @@ known and the order is not reduce-only, and PERCENT_PRICE (any limit price withi
 :class:`~binfut.errors.FilterViolation` naming the field, the value and the rule, and nothing is
 sent. Rounding helpers snap to the grid *towards safety* (down for quantity; down for a buy price and
 up for a sell price unless told otherwise). Pure: exchangeInfo comes in as a decoded mapping.
+
+Each filter rule's arithmetic is written once, in the rule functions below (:func:`grid_breach`,
+:func:`percent_breach`, :func:`below_notional`). They name the rule that broke; this module turns
+that into a ``FilterViolation`` and the matching engine (:mod:`binfut.matching.filters`) into
+Binance's error code and text, each in its own check order.
 """
 
 from __future__ import annotations
@@ -15,11 +20,21 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
-from typing import Any
+from typing import Any, Literal
 
 from binfut.errors import FilterViolation, LocalProtocolError
 
-__all__ = ["MARK_MAX_AGE_MS", "ORDER_ENDPOINTS", "FilterBook", "SymbolFilters"]
+__all__ = [
+    "MARK_MAX_AGE_MS",
+    "ORDER_ENDPOINTS",
+    "FilterBook",
+    "GridBreach",
+    "PercentBreach",
+    "SymbolFilters",
+    "below_notional",
+    "grid_breach",
+    "percent_breach",
+]
 
 # Endpoints whose parameters are checked against the filters before sending.
 ORDER_ENDPOINTS = frozenset(
@@ -31,6 +46,51 @@ _ZERO = Decimal(0)
 
 def _dec(value: Any) -> Decimal:
     return value if isinstance(value, Decimal) else Decimal(repr(value) if isinstance(value, float) else str(value))
+
+
+# -- the rules (zero means "no bound", as Binance uses it) ----------------------------------------
+
+GridBreach = Literal["zero", "min", "max", "step"]
+PercentBreach = Literal["up", "down"]
+
+
+def grid_breach(
+    value: Decimal, low: Decimal, high: Decimal, step: Decimal, *, step_first: bool = False
+) -> GridBreach | None:
+    """The first rule of a PRICE_FILTER, LOT_SIZE or MARKET_LOT_SIZE filter that ``value`` breaks, or None.
+
+    The rules: ``value > 0``, ``value >= low``, ``value <= high``, ``(value - low) % step == 0``.
+    ``step_first`` checks the step before the bounds (Binance's order for LOT_SIZE).
+    """
+    if value <= _ZERO:
+        return "zero"
+    # Decimal's % keeps the dividend's sign; any non-zero remainder is off the grid.
+    if step_first and step and (value - low) % step:
+        return "step"
+    if low and value < low:
+        return "min"
+    if high and value > high:
+        return "max"
+    if step and (value - low) % step:
+        return "step"
+    return None
+
+
+def percent_breach(
+    price: Decimal, mark: Decimal, multiplier_up: Decimal, multiplier_down: Decimal
+) -> tuple[PercentBreach, Decimal] | None:
+    """PERCENT_PRICE: ``("up", limit)`` or ``("down", limit)`` when ``price`` is outside
+    ``[mark x multiplierDown, mark x multiplierUp]``, else None."""
+    if multiplier_up and price > (up := mark * multiplier_up):
+        return "up", up
+    if multiplier_down and price < (down := mark * multiplier_down):
+        return "down", down
+    return None
+
+
+def below_notional(price: Decimal, qty: Decimal, min_notional: Decimal) -> bool:
+    """MIN_NOTIONAL: True when ``price x quantity`` is short of ``notional``."""
+    return bool(min_notional) and price * qty < min_notional
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,43 +138,45 @@ class SymbolFilters:
     # -- checks -------------------------------------------------------------------------------
 
     def check_price(self, price: Decimal, field: str = "price") -> None:
-        if price <= _ZERO:
-            raise FilterViolation(field, price, "price must be > 0", symbol=self.symbol)
-        if self.min_price and price < self.min_price:
-            raise FilterViolation(field, price, f"PRICE_FILTER minPrice={self.min_price}", symbol=self.symbol)
-        if self.max_price and price > self.max_price:
-            raise FilterViolation(field, price, f"PRICE_FILTER maxPrice={self.max_price}", symbol=self.symbol)
-        if self.tick_size and (price - self.min_price) % self.tick_size:
-            raise FilterViolation(field, price, f"PRICE_FILTER tickSize={self.tick_size}", symbol=self.symbol)
+        bounds = (self.min_price, self.max_price, self.tick_size)
+        self._check_grid(price, field, "PRICE_FILTER", ("price", "minPrice", "maxPrice", "tickSize"), bounds)
 
     def check_quantity(self, qty: Decimal, *, market: bool, field: str = "quantity") -> None:
-        step, low, high, name = (
-            (self.market_step_size, self.market_min_qty, self.market_max_qty, "MARKET_LOT_SIZE")
+        name, bounds = (
+            ("MARKET_LOT_SIZE", (self.market_min_qty, self.market_max_qty, self.market_step_size))
             if market
-            else (self.step_size, self.min_qty, self.max_qty, "LOT_SIZE")
+            else ("LOT_SIZE", (self.min_qty, self.max_qty, self.step_size))
         )
-        if qty <= _ZERO:
-            raise FilterViolation(field, qty, "quantity must be > 0", symbol=self.symbol)
-        if low and qty < low:
-            raise FilterViolation(field, qty, f"{name} minQty={low}", symbol=self.symbol)
-        if high and qty > high:
-            raise FilterViolation(field, qty, f"{name} maxQty={high}", symbol=self.symbol)
-        if step and (qty - low) % step:
-            raise FilterViolation(field, qty, f"{name} stepSize={step}", symbol=self.symbol)
+        self._check_grid(qty, field, name, ("quantity", "minQty", "maxQty", "stepSize"), bounds)
+
+    def _check_grid(
+        self, value: Decimal, field: str, name: str, keys: tuple[str, ...], bounds: tuple[Decimal, Decimal, Decimal]
+    ) -> None:
+        """Raise for the first :func:`grid_breach` of ``value`` against filter ``name``.
+
+        ``keys`` are the noun, then the filter's keys for ``bounds`` (min, max, step).
+        """
+        breach = grid_breach(value, *bounds)
+        if breach is None:
+            return
+        at = ("zero", "min", "max", "step").index(breach)
+        rule = f"{keys[0]} must be > 0" if at == 0 else f"{name} {keys[at]}={bounds[at - 1]}"
+        raise FilterViolation(field, value, rule, symbol=self.symbol)
 
     def check_notional(self, price: Decimal, qty: Decimal) -> None:
-        if self.min_notional and price * qty < self.min_notional:
+        if below_notional(price, qty, self.min_notional):
             raise FilterViolation(
                 "notional", price * qty, f"MIN_NOTIONAL notional={self.min_notional} (price x quantity)", symbol=self.symbol
             )
 
     def check_percent_price(self, price: Decimal, mark: Decimal) -> None:
         """PERCENT_PRICE: any limit price within [mark x multiplierDown, mark x multiplierUp]."""
-        if self.multiplier_up and price > mark * self.multiplier_up:
-            rule = f"PERCENT_PRICE multiplierUp={self.multiplier_up} x markPrice {mark}"
-            raise FilterViolation("price", price, rule, symbol=self.symbol)
-        if self.multiplier_down and price < mark * self.multiplier_down:
-            rule = f"PERCENT_PRICE multiplierDown={self.multiplier_down} x markPrice {mark}"
+        breach = percent_breach(price, mark, self.multiplier_up, self.multiplier_down)
+        if breach is not None:
+            key, multiplier = (
+                ("multiplierUp", self.multiplier_up) if breach[0] == "up" else ("multiplierDown", self.multiplier_down)
+            )
+            rule = f"PERCENT_PRICE {key}={multiplier} x markPrice {mark}"
             raise FilterViolation("price", price, rule, symbol=self.symbol)
 
     def check_order(self, params: Mapping[str, Any], mark: Decimal | None = None) -> None:
