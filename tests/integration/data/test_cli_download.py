@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from binfut.cli import app as binfut_app
 from binfut.data.cli import data_app
 from binfut.emulator import EmulatorThread
-from integration.data.support import MINUTE, START_MS, drop_bars, history_exchange
+from integration.data.support import MINUTE, START_MS, Handlers, without_bars
 
 runner = CliRunner()
 ONE_DAY = ["--symbols", "BTCUSDT", "--kinds", "klines", "--start", "2024-01-01", "--end", "2024-01-02", "--no-progress"]
@@ -25,17 +25,17 @@ def app() -> typer.Typer:
     return root
 
 
-def test_download_shows_progress_then_a_summary_and_ls_lists_gaps(tmp_path: Path) -> None:
+def test_download_shows_progress_then_a_summary_and_ls_lists_gaps(
+    served: EmulatorThread, handlers: Handlers, tmp_path: Path
+) -> None:
     # Arrange
-    exchange = history_exchange(["BTCUSDT", "ETHUSDT"], 2, weight_limit=100_000)
-    drop_bars(exchange, "klines", {START_MS + 30 * MINUTE})
+    handlers.wrap("klines", without_bars({START_MS + 30 * MINUTE}))
     args = ["data", "download", "--symbols", "BTCUSDT,ETHUSDT", "--kinds", "klines,funding", "--start", "2024-01-01",
             "--end", "2024-01-03", "--env", "local", "--dir", str(tmp_path)]  # fmt: skip
 
     # Act
-    with EmulatorThread(exchange=exchange) as emu:
-        result = runner.invoke(app(), [*args, "--url", emu.rest_url], env={"COLUMNS": "160"})
-        again = runner.invoke(app(), [*args, "--url", emu.rest_url, "--json"])
+    result = runner.invoke(app(), [*args, "--url", served.rest_url], env={"COLUMNS": "160"})
+    again = runner.invoke(app(), [*args, "--url", served.rest_url, "--json"])
     gaps = runner.invoke(app(), ["data", "ls", "--dir", str(tmp_path), "--gaps", "--json"])
     total = runner.invoke(
         app(), ["data", "sql", "select count(*) as n from klines", "--dir", str(tmp_path), "--format", "json"]
@@ -47,7 +47,7 @@ def test_download_shows_progress_then_a_summary_and_ls_lists_gaps(tmp_path: Path
     assert "2,879" in result.output and "HTTP 200:" in result.output  # 2 days of bars but one, per symbol
     assert "gaps (no rows returned by the exchange)" in result.output
     assert json.loads(again.stdout)["rows"] == 0
-    assert f"downloading from the local exchange at {emu.rest_url}" in again.stderr
+    assert f"downloading from the local exchange at {served.rest_url}" in again.stderr
     assert json.loads(gaps.output) == [
         ["klines", "BTCUSDT", "1m", START_MS + 30 * MINUTE, START_MS + 31 * MINUTE, 1],
         ["klines", "ETHUSDT", "1m", START_MS + 30 * MINUTE, START_MS + 31 * MINUTE, 1],
@@ -63,30 +63,24 @@ def closed_port_url() -> str:
     return f"http://127.0.0.1:{port}"
 
 
-def test_the_global_url_reaches_download_and_it_says_where_it_downloads_from(tmp_path: Path) -> None:
-    # Arrange
-    exchange = history_exchange(["BTCUSDT"], 1)
-
+def test_the_global_url_reaches_download_and_it_says_where_it_downloads_from(
+    served: EmulatorThread, tmp_path: Path
+) -> None:
     # Act: the options before the subcommand, nothing after it
-    with EmulatorThread(exchange=exchange) as emu:
-        result = runner.invoke(binfut_app, ["--url", emu.rest_url, "--json", "data", "download", *ONE_DAY,
-                                            "--dir", str(tmp_path)])  # fmt: skip
+    result = runner.invoke(binfut_app, ["--url", served.rest_url, "--json", "data", "download", *ONE_DAY,
+                                        "--dir", str(tmp_path)])  # fmt: skip
 
     # Assert
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     assert report["rows"] == 1440 and set(report["statuses"]) == {"200"}
-    assert result.stderr == f"downloading from the local exchange at {emu.rest_url}\n"
+    assert result.stderr == f"downloading from the local exchange at {served.rest_url}\n"
 
 
-def test_the_subcommands_own_env_and_url_win_over_the_global_ones(tmp_path: Path) -> None:
-    # Arrange
-    exchange = history_exchange(["BTCUSDT"], 1)
-
+def test_the_subcommands_own_env_and_url_win_over_the_global_ones(served: EmulatorThread, tmp_path: Path) -> None:
     # Act
-    with EmulatorThread(exchange=exchange) as emu:
-        result = runner.invoke(binfut_app, ["--env", "mainnet", "--url", closed_port_url(), "data", "download", *ONE_DAY,
-                                            "--env", "local", "--url", emu.rest_url, "--dir", str(tmp_path), "--json"])  # fmt: skip
+    result = runner.invoke(binfut_app, ["--env", "mainnet", "--url", closed_port_url(), "data", "download", *ONE_DAY,
+                                        "--env", "local", "--url", served.rest_url, "--dir", str(tmp_path), "--json"])  # fmt: skip
 
     # Assert
     assert result.exit_code == 0, result.output

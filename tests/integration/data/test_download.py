@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import errno
-from collections.abc import AsyncIterator
+import random
+from collections.abc import Callable
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import pytest
-import pytest_asyncio
 
 from binfut.clock import ScaledClock
 from binfut.data import Downloader, DownloadSpec, Manifest, Store, StoreWriteError, download, open_client
-from binfut.emulator import LocalExchange, start_emulator
+from binfut.emulator import EmulatorThread, MarketData, build_exchange, start_emulator
+from binfut.emulator.exchange import Handler
 from binfut.errors import InvalidRequest
-from integration.data.support import DAY, MINUTE, START_MS, drop_bars, history_exchange
+from integration.data.support import DAY, MINUTE, START_MS, Handlers, history_config, without_bars
 
 pytestmark = pytest.mark.asyncio
 SYMBOLS = ("BTCUSDT", "ETHUSDT")
@@ -26,18 +28,11 @@ REST_KINDS = (
 )  # fmt: skip
 
 
-@pytest_asyncio.fixture
-async def served() -> AsyncIterator[tuple[LocalExchange, str]]:
-    ex = history_exchange(SYMBOLS, 2, marks=True, samples=True, weight_limit=100_000)
-    async with start_emulator(exchange=ex) as running:
-        yield ex, running.rest_url
-
-
 async def test_every_rest_kind_lands_with_exact_counts_and_a_rerun_adds_nothing(
-    served: tuple[LocalExchange, str], tmp_path: Path
+    served: EmulatorThread, tmp_path: Path
 ) -> None:
     # Arrange
-    _, url = served
+    url = served.rest_url
     spec = DownloadSpec(kinds=REST_KINDS, symbols=SYMBOLS, start_ms=START_MS, end_ms=START_MS + 2 * DAY)
     store = Store(tmp_path)
 
@@ -60,17 +55,16 @@ async def test_every_rest_kind_lands_with_exact_counts_and_a_rerun_adds_nothing(
     assert klines.schema.field("open_time").type == pa.timestamp("ms", tz="UTC")
 
 
-async def test_gaps_in_what_binance_returned_are_reported_not_filled(tmp_path: Path) -> None:
+async def test_gaps_in_what_binance_returned_are_reported_not_filled(
+    served: EmulatorThread, handlers: Handlers, tmp_path: Path
+) -> None:
     # Arrange: an outage of 7 minutes and a lone missing bar.
-    ex = history_exchange(["BTCUSDT"], 1, weight_limit=100_000)
-    missing = {START_MS + m * MINUTE for m in [*range(600, 607), 1000]}
-    drop_bars(ex, "klines", missing)
+    handlers.wrap("klines", without_bars({START_MS + m * MINUTE for m in [*range(600, 607), 1000]}))
     store = Store(tmp_path)
+    spec = DownloadSpec(kinds=("klines",), symbols=("BTCUSDT",), start_ms=START_MS, end_ms=START_MS + DAY)
 
     # Act
-    async with start_emulator(exchange=ex) as running:
-        spec = DownloadSpec(kinds=("klines",), symbols=("BTCUSDT",), start_ms=START_MS, end_ms=START_MS + DAY)
-        report = await download(spec, store, env="local", base_url=running.rest_url)
+    report = await download(spec, store, env="local", base_url=served.rest_url)
 
     # Assert
     assert [(g.start_ms, g.end_ms, g.missing) for g in report.gaps] == [
@@ -83,10 +77,8 @@ async def test_gaps_in_what_binance_returned_are_reported_not_filled(tmp_path: P
     ]
 
 
-async def test_a_symbol_the_exchange_does_not_list_fails_alone(
-    served: tuple[LocalExchange, str], tmp_path: Path
-) -> None:
-    _, url = served
+async def test_a_symbol_the_exchange_does_not_list_fails_alone(served: EmulatorThread, tmp_path: Path) -> None:
+    url = served.rest_url
     spec = DownloadSpec(kinds=("klines",), symbols=("BTCUSDT", "DOGEUSDT"), start_ms=START_MS, end_ms=START_MS + DAY)
 
     report = await download(spec, Store(tmp_path), env="local", base_url=url)
@@ -96,10 +88,8 @@ async def test_a_symbol_the_exchange_does_not_list_fails_alone(
     assert by_symbol["DOGEUSDT"].requests == 0 and "not listed" in (by_symbol["DOGEUSDT"].error or "")
 
 
-async def test_a_rerun_over_a_longer_range_fetches_only_what_is_missing(
-    served: tuple[LocalExchange, str], tmp_path: Path
-) -> None:
-    _, url = served
+async def test_a_rerun_over_a_longer_range_fetches_only_what_is_missing(served: EmulatorThread, tmp_path: Path) -> None:
+    url = served.rest_url
     store = Store(tmp_path)
     first = DownloadSpec(
         kinds=("klines",), symbols=("BTCUSDT",), start_ms=START_MS + 6 * 3_600_000, end_ms=START_MS + DAY
@@ -124,11 +114,11 @@ async def test_the_weight_budget_is_kept_so_no_request_is_refused(tmp_path: Path
     # Arrange: a local exchange whose minute lasts 2 s (speed 30) and allows 60 weight per minute;
     # pages of 99 bars weigh 1, so 10 days of 1-minute bars cost 146 weight: three minutes' worth.
     # At 30x, 1 ms of scheduling jitter is 30 ms of budget time: 3 % of room instead of the default 1 %.
-    ex = history_exchange(["BTCUSDT"], 10, weight_limit=60, speed=30)
+    config = history_config(["BTCUSDT"], 10, weight_limit_1m=60, speed=30)
     spec = DownloadSpec(
         kinds=("klines",), symbols=("BTCUSDT",), start_ms=START_MS, end_ms=START_MS + 10 * DAY, limit=99
     )
-    async with start_emulator(exchange=ex) as running:
+    async with start_emulator(config) as running:
         client = open_client("local", running.rest_url, clock=ScaledClock(30))
         try:
             # Act
@@ -146,8 +136,23 @@ async def test_the_weight_budget_is_kept_so_no_request_is_refused(tmp_path: Path
     assert report.rows == 14_400 and not report.failed
 
 
+def feed_trades(market: MarketData, symbol: str, start_ms: int, end_ms: int, per_minute: int) -> None:
+    """Seeded public trades at distinct times (one aggregate trade each), ``per_minute`` a minute.
+
+    Generated history (``history_days``) has klines but no trade tape: trades and aggTrades start with
+    the exchange, whose trade ids must keep increasing. The aggTrades test needs a day of them."""
+    rng = random.Random(7)
+    step = MINUTE // per_minute
+    price = Decimal("42000")
+    for trade_id, t in enumerate(range(start_ms, end_ms, step), start=1):
+        price += Decimal("0.1") * rng.randint(-5, 5)
+        qty = Decimal(rng.randint(1, 500)) / 1000
+        market.on_trade(symbol, trade_id, price, qty, t + rng.randint(0, step // 2), rng.random() < 0.5)
+
+
 async def test_agg_trades_find_the_first_trade_then_follow_ids(tmp_path: Path) -> None:
-    ex = history_exchange(["BTCUSDT"], 1, weight_limit=100_000, trades_per_minute=4)
+    ex = build_exchange(history_config(["BTCUSDT"], 1, history_days=0))  # a day after START_MS, no bars yet
+    feed_trades(ex.market, "BTCUSDT", START_MS, START_MS + DAY, per_minute=4)
     async with start_emulator(exchange=ex) as running:
         spec = DownloadSpec(
             kinds=("agg_trades",), symbols=("BTCUSDT",), start_ms=START_MS - 3 * 3_600_000, end_ms=START_MS + DAY
@@ -162,8 +167,7 @@ async def test_agg_trades_find_the_first_trade_then_follow_ids(tmp_path: Path) -
 
 
 async def test_statistics_keep_to_the_last_30_days(tmp_path: Path) -> None:
-    ex = history_exchange(["BTCUSDT"], 32, samples=True, weight_limit=100_000)
-    async with start_emulator(exchange=ex) as running:
+    async with start_emulator(history_config(["BTCUSDT"], 32)) as running:
         spec = DownloadSpec(kinds=("oi",), symbols=("BTCUSDT",), start_ms=START_MS, end_ms=START_MS + 32 * DAY)
         report = await download(spec, Store(tmp_path), env="local", base_url=running.rest_url)
 
@@ -175,23 +179,32 @@ async def test_statistics_keep_to_the_last_30_days(tmp_path: Path) -> None:
     assert series.rows == (START_MS + 32 * DAY - oldest) // 300_000 and not series.gaps
 
 
-async def test_an_error_mid_series_keeps_what_was_fetched_and_the_rerun_finishes(tmp_path: Path) -> None:
+def refusing_from(start_ms: int) -> Callable[[Handler], Handler]:
+    """A klines endpoint that refuses every request starting at or after ``start_ms``."""
+
+    def wrapper(handler: Handler) -> Handler:
+        def refuse_later(exchange: Any, params: Any, account: Any) -> Any:
+            if params.get("startTime", 0) >= start_ms:
+                raise InvalidRequest(-1121, "Invalid symbol.")
+            return handler(exchange, params, account)
+
+        return refuse_later
+
+    return wrapper
+
+
+async def test_an_error_mid_series_keeps_what_was_fetched_and_the_rerun_finishes(
+    served: EmulatorThread, handlers: Handlers, tmp_path: Path
+) -> None:
     # Arrange: the exchange refuses every klines request from the second day on.
-    ex = history_exchange(["BTCUSDT"], 3, weight_limit=100_000)
-    handler = ex.handlers["klines"]
-
-    def refuse_later(exchange: Any, params: Any, account: Any) -> Any:
-        if params.get("startTime", 0) >= START_MS + DAY:
-            raise InvalidRequest(-1121, "Invalid symbol.")
-        return handler(exchange, params, account)
-
     spec = DownloadSpec(kinds=("klines",), symbols=("BTCUSDT",), start_ms=START_MS, end_ms=START_MS + 3 * DAY)
     store = Store(tmp_path)
-    async with start_emulator(exchange=ex) as running:
-        ex.handlers["klines"] = refuse_later
-        failed = await download(spec, store, env="local", base_url=running.rest_url)
-        ex.handlers["klines"] = handler
-        finished = await download(spec, store, env="local", base_url=running.rest_url)
+
+    # Act
+    handlers.wrap("klines", refusing_from(START_MS + DAY))
+    failed = await download(spec, store, env="local", base_url=served.rest_url)
+    handlers.restore()
+    finished = await download(spec, store, env="local", base_url=served.rest_url)
 
     # Assert: the first day's pages are stored and recorded; the rerun does the rest.
     (series,) = failed.series
@@ -217,10 +230,10 @@ class FillingDisk(Store):
 
 
 async def test_a_full_disk_stops_the_download_and_keeps_what_was_written(
-    served: tuple[LocalExchange, str], tmp_path: Path
+    served: EmulatorThread, tmp_path: Path
 ) -> None:
     # Arrange: room for the first day of one symbol only.
-    _, url = served
+    url = served.rest_url
     spec = DownloadSpec(kinds=("klines",), symbols=SYMBOLS, start_ms=START_MS, end_ms=START_MS + 2 * DAY)
 
     # Act

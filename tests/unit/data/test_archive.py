@@ -10,10 +10,7 @@ import pytest
 from binfut.data import ArchiveFormatError, ChecksumMismatch, Store, describe, import_archives
 from binfut.data.archive import ARCHIVE_TYPES, parse_csv
 from binfut.data.schema import KINDS
-from unit.data.support import KLINE_HEADER, kline_rows, write_zip
-
-MIN = 60_000
-JAN1 = 1_704_067_200_000
+from unit.data.support import JAN1, KLINE_HEADER, MIN, kline_rows, write_zip
 
 
 def test_daily_klines_with_and_without_header_import_into_the_dataset(tmp_path: Path) -> None:
