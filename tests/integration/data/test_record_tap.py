@@ -11,15 +11,8 @@ from pathlib import Path
 import pytest
 
 from binfut.data import Recorder, Store
-from binfut.protocol.events import StreamMessage, decode_message
-from integration.stream.stream_support import Driver, make_exchange, manager, market, seed_book, served
-
-
-def drain(consumer: object) -> list[StreamMessage]:
-    out = []
-    while (message := consumer.get_nowait()) is not None:  # type: ignore[attr-defined]
-        out.append(message)
-    return out
+from binfut.protocol.events import decode_message
+from integration.stream.stream_support import Driver, drain, make_exchange, manager, market, seed_book, served
 
 
 @pytest.mark.asyncio

@@ -169,3 +169,11 @@ async def fake_server(
         yield f"http://127.0.0.1:{port}"
     finally:
         await asyncio.wait_for(runner.cleanup(), TIMEOUT)
+
+
+def drain(consumer: object) -> list[Any]:
+    """Every message a consumer (``streams.events()``) holds right now, without waiting."""
+    out = []
+    while (message := consumer.get_nowait()) is not None:  # type: ignore[attr-defined]
+        out.append(message)
+    return out

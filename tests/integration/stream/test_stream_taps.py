@@ -14,11 +14,12 @@ from aiohttp import web
 
 from binfut.clock import SystemClock
 from binfut.config import Urls
-from binfut.protocol.events import RawEvent, StreamMessage, decode_message
+from binfut.protocol.events import RawEvent, decode_message
 from binfut.stream import StreamConfig, StreamManager
 from integration.stream.stream_support import (
     START_NS,
     Driver,
+    drain,
     fake_server,
     make_exchange,
     manager,
@@ -27,13 +28,6 @@ from integration.stream.stream_support import (
     served,
     until,
 )
-
-
-def drain(consumer: object) -> list[StreamMessage]:
-    out = []
-    while (message := consumer.get_nowait()) is not None:  # type: ignore[attr-defined]
-        out.append(message)
-    return out
 
 
 @pytest.mark.asyncio

@@ -30,7 +30,7 @@ from binfut.strategy import Bar, Context, MACross, MACrossConfig, Strategy
 from binfut.trading import BacktestConfig, run_backtest
 from binfut.trading.feed import fetch_feed
 from binfut.trading.live import MAINNET_REFUSAL, LiveConfig, LiveRunner, check_mainnet
-from binfut.trading.runner import RunSummary
+from integration.trading.runner_support import run_until_orders
 
 D = Decimal
 KEY, SECRET = "liveRunnerKey0001", "liveRunnerSecret0001"
@@ -64,25 +64,6 @@ async def exchange_state(client: AsyncClient) -> tuple[dict[str, Decimal], Decim
         positions = {p.symbol: p.position_amt for p in await client.position_risk() if p.position_amt}
         wallet = next(b.balance for b in await client.balance() if b.asset == "USDT")
         return positions, wallet, len(await client.open_orders()), len(await client.open_algo_orders())
-
-
-async def run_until_orders(runner: LiveRunner, n: int, duration_s: float = 20.0) -> RunSummary:
-    """Run until ``n`` orders were sent (then stop at the next message) or ``duration_s``."""
-    stop = asyncio.Event()
-
-    async def watch() -> None:
-        while not stop.is_set():
-            status = runner.status()
-            if status is not None and status.orders_sent >= n:
-                stop.set()
-            await asyncio.sleep(0.02)
-
-    watcher = asyncio.ensure_future(watch())
-    try:
-        return await runner.run(duration_s=duration_s, stop=stop)
-    finally:
-        stop.set()
-        await watcher
 
 
 @pytest.mark.asyncio

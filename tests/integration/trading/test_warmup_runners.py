@@ -27,7 +27,8 @@ from binfut.trading import BacktestConfig, BarFeed, run_backtest
 from binfut.trading.feed import fetch_feed
 from binfut.trading.live import LiveConfig, LiveRunner
 from binfut.trading.paper import PaperConfig, PaperRunner
-from binfut.trading.runner import MarketRunner, RunSummary
+from binfut.trading.runner import RunSummary
+from integration.trading.runner_support import run_until_orders
 
 D = Decimal
 KEY, SECRET = "warmupKey00000001", "warmupSecret00000001"
@@ -50,27 +51,6 @@ def _quiet(caplog: pytest.LogCaptureFixture) -> None:
 
 def ma_cross(long_window: int = 10) -> MACross:
     return MACross(MACrossConfig(short_window=3, long_window=long_window, quantity=D("0.01")))
-
-
-async def run_until_orders(runner: MarketRunner, n: int, duration_s: float = 15.0) -> RunSummary:
-    """Run until ``n`` orders were sent (then stop at the next message) or ``duration_s``."""
-    stop = asyncio.Event()
-
-    async def watch() -> None:
-        while not stop.is_set():
-            status = runner.status()
-            if status is not None and status.orders_sent >= n:
-                stop.set()
-            await asyncio.sleep(0.02)
-
-    watcher = asyncio.ensure_future(watch())
-    try:
-        run = runner.run(duration_s=duration_s, stop=stop)  # type: ignore[attr-defined]
-        summary: RunSummary = await asyncio.wait_for(run, BOUND)
-        return summary
-    finally:
-        stop.set()
-        await watcher
 
 
 async def exchange_bars(emu: EmulatorThread, summary: RunSummary) -> BarFeed:

@@ -1,0 +1,30 @@
+"""Shared by the paper and live runner tests: run a runner until it has sent some orders."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from binfut.trading.runner import RunSummary
+
+BOUND = 30.0  # real seconds any run may take before the test fails
+
+
+async def run_until_orders(runner: Any, n: int, duration_s: float = 20.0) -> RunSummary:
+    """Run ``runner`` (paper or live) until ``n`` orders were sent (then stop at the next message) or ``duration_s``."""
+    stop = asyncio.Event()
+
+    async def watch() -> None:
+        while not stop.is_set():
+            status = runner.status()
+            if status is not None and status.orders_sent >= n:
+                stop.set()
+            await asyncio.sleep(0.02)
+
+    watcher = asyncio.ensure_future(watch())
+    try:
+        summary: RunSummary = await asyncio.wait_for(runner.run(duration_s=duration_s, stop=stop), BOUND)
+        return summary
+    finally:
+        stop.set()
+        await watcher
