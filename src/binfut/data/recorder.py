@@ -441,8 +441,9 @@ async def record(
             while not stop.is_set():
                 if deadline is not None and clock.monotonic_ns() >= deadline:
                     break
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), tick)
+                with contextlib.suppress(TimeoutError):  # asyncio.timeout: wait_for can swallow a cancel on 3.11
+                    async with asyncio.timeout(tick):
+                        await stop.wait()
                 _step(rec, on_error)
                 if rec.roll_due() and rec.last_error is None:
                     closed = rec.rotate()

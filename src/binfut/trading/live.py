@@ -311,8 +311,9 @@ class LiveRunner(MarketRunner):
             if left <= 0:
                 return False
             wake.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(wake.wait(), min(left, 0.05))
+            with contextlib.suppress(TimeoutError):  # asyncio.timeout: wait_for can swallow a cancel on 3.11
+                async with asyncio.timeout(min(left, 0.05)):
+                    await wake.wait()
 
     async def _wind_down(self, reason: str) -> RunSummary:
         cfg = self.config

@@ -565,8 +565,11 @@ class MarketRunner:
                     return "duration reached"
                 timeout = min(timeout, left)
             if not self._inbox:
+                # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancel that lands as the
+                # wake-up does, and the run would go on to its deadline.
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(wake.wait(), timeout)
+                    async with asyncio.timeout(timeout):
+                        await wake.wait()
             wake.clear()
             items = list(self._inbox)
             self._inbox.clear()
