@@ -569,6 +569,8 @@ class UserDataStreamThread:
     kwargs : passed to :class:`UserDataStream`
 
     Iterate it (``for item in stream_thread``) or call :meth:`get`; ``with`` starts and stops it.
+    After :meth:`stop`, :meth:`get` answers None at once; :meth:`start` again opens a new stream,
+    and items not read before the stop are still delivered first.
     """
 
     def __init__(self, make_client: Callable[[], AsyncClient], **kwargs: Any) -> None:
@@ -589,6 +591,7 @@ class UserDataStreamThread:
         """
         if self._runner.running:
             return self
+        self._reopen_queue()
         self._runner.start(timeout)
         try:
             # The stream bounds its own wait by ``timeout``; the margin is for building the client.
@@ -599,6 +602,17 @@ class UserDataStreamThread:
                 raise RuntimeError("the user-data stream did not start") from exc
             raise
         return self
+
+    def _reopen_queue(self) -> None:
+        """A restart: drop the end marker of the last stop, keep the items not read yet."""
+        old, self._items = self._items, queue.Queue()
+        while True:
+            try:
+                item = old.get_nowait()
+            except queue.Empty:
+                return
+            if item is not _END:
+                self._items.put(item)
 
     async def _open(self, timeout: float) -> None:
         self._client = self._make_client()

@@ -223,3 +223,19 @@ def test_the_sync_facade_delivers_events_from_its_own_thread() -> None:
                     break
         assert isinstance(seen[0], ReconcileSummary)
         assert seen[-1].order.order_id == placed.order_id and stream.get(timeout=0.1) is None
+
+
+def test_the_sync_facade_restarts_after_a_stop() -> None:
+    config = EmulatorConfig(simulate=False, symbols=("BTCUSDT",), api_keys={KEY: SECRET})
+    with EmulatorThread(config) as emu:
+        made = lambda: AsyncClient(KEY, SECRET, env="local", base_url=emu.rest_url)  # noqa: E731
+        stream = UserDataStreamThread(made, config=UserStreamConfig(close_key_on_exit=True))
+        with stream:
+            first = stream.get(timeout=5.0)
+        assert isinstance(first, ReconcileSummary) and stream.get(timeout=5.0) is None  # stopped: at once
+        with stream, Client(KEY, SECRET, env="local", base_url=emu.rest_url) as rest:
+            placed = rest.new_order(symbol="BTCUSDT", side="BUY", type="LIMIT", quantity="0.01", price="49000",
+                                    time_in_force="GTC")  # fmt: skip
+            again = [stream.get(timeout=5.0) for _ in range(2)]
+        assert isinstance(again[0], ReconcileSummary) and again[0].reason == "initial"
+        assert isinstance(again[1], OrderTradeUpdate) and again[1].order.order_id == placed.order_id
