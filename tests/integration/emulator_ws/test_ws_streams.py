@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from decimal import Decimal
+from typing import Any
 
+import aiohttp
 import pytest
 
-from integration.emulator_ws.ws_support import WsClient, limit, liquidation, mark, market
+from binfut.emulator.config import EmulatorConfig
+from binfut.emulator.server import RunningEmulator, start_emulator
+from integration.emulator_ws.ws_support import WsClient, limit, liquidation, mark, market, rest
 
 PREFIXES = ["", "/public", "/market", "/private"]
 # Key order of real fstream frames (shared/realdata/BINANCE_FUTURES.ws.1.0 and btcusdt_20240718.gz).
@@ -278,3 +286,131 @@ async def test_partial_depth_and_book_ticker(served) -> None:
         _, bids, asks = ex.venue.depth("BTCUSDT", 1)
         bt = got["!bookTicker"]
         assert (bt["b"], bt["a"]) == (str(bids[0][0]), str(asks[0][0]))
+
+
+# --- klines: one closed bar per interval, equal to REST --------------------------------------------
+
+MINUTE_MS = 60_000
+FAST = 600.0  # simulated seconds per real second: a 1m bar lasts 0.1 s
+
+
+def cross(ex: Any, price: str, qty: str = "0.010") -> None:
+    """One public trade at ``price`` (a resting sell lifted by a market buy)."""
+    limit(ex, "mm", "BTCUSDT", "SELL", price, qty)
+    market(ex, "taker", "BTCUSDT", "BUY", qty)
+
+
+@asynccontextmanager
+async def fast_exchange() -> AsyncIterator[RunningEmulator]:
+    """A local exchange on an accelerated clock with no simulated market: only ``cross`` trades."""
+    async with start_emulator(EmulatorConfig(simulate=False, speed=FAST, symbols=("BTCUSDT",))) as running:
+        for account in ("mm", "taker"):
+            running.exchange.venue.open_account(account, {"USDT": Decimal(10_000_000)}, unlimited=True)
+        yield running
+
+
+async def kline_frames(cl: WsClient, done: Callable[[list[Any]], bool], seconds: float = 3.0) -> list[Any]:
+    """Kline bars (``k``) received until ``done(the closed ones so far)`` (at most ``seconds``)."""
+    bars: list[Any] = []
+    closed: list[Any] = []
+    async with asyncio.timeout(seconds):
+        while not closed or not done(closed):
+            bars.append((await cl.recv())["k"])
+            if bars[-1]["x"]:
+                closed.append(bars[-1])
+    return bars
+
+
+async def rest_klines(http: aiohttp.ClientSession, rest_url: str) -> dict[int, list[Any]]:
+    status, rows = await rest(
+        http, rest_url, "GET", "/fapi/v1/klines", {"symbol": "BTCUSDT", "interval": "1m", "limit": 1500}
+    )
+    assert status == 200, rows
+    return {row[0]: row for row in rows}
+
+
+def check_closed(bars: list[Any], rows: dict[int, list[Any]]) -> list[Any]:
+    """The closed bars: consecutive, quiet ones flat at the previous close, each equal to its REST row."""
+    closed = [k for k in bars if k["x"]]
+    for prev, k in zip(closed, closed[1:]):
+        assert k["t"] == prev["T"] + 1, (prev, k)  # no gap, no duplicate
+        if k["n"] == 0:
+            assert k["o"] == k["h"] == k["l"] == k["c"] == prev["c"], k
+            assert (k["v"], k["q"], k["V"], k["Q"], k["f"], k["L"]) == ("0", "0", "0", "0", -1, -1), k
+    for k in closed:
+        rest_row = [k["t"], k["o"], k["h"], k["l"], k["c"], k["v"], k["T"], k["q"], k["n"], k["V"], k["Q"]]
+        assert rest_row == rows[k["t"]][:11], (k, rows.get(k["t"]))
+    # an open update never follows its bar's close
+    seen_closed = -1
+    for k in bars:
+        assert k["t"] > seen_closed, k
+        if k["x"]:
+            seen_closed = k["t"]
+    return closed
+
+
+@pytest.mark.asyncio
+async def test_kline_closes_every_quiet_interval_with_a_flat_bar() -> None:
+    async with (
+        fast_exchange() as running,
+        aiohttp.ClientSession() as http,
+        await WsClient.connect(running.ws_url + "/ws/btcusdt@kline_1m") as cl,
+    ):
+        ex = running.exchange
+        cross(ex, "50000.0")
+        cross(ex, "50010.0", "0.020")
+        # The market stays quiet: each minute still closes, with a flat bar.
+        bars = await kline_frames(cl, lambda closed: len(closed) >= 5)
+        cross(ex, "49990.0", "0.030")  # the next trade: REST fills the quiet minutes in, the stream goes on
+        bars += await kline_frames(cl, lambda closed: closed[-1]["n"] > 0)
+        closed = check_closed(bars, await rest_klines(http, running.rest_url))
+        flat = [k for k in closed if k["n"] == 0]
+        assert len(flat) >= 4 and flat[0]["c"] == "50010.00"
+        assert sum(k["n"] for k in closed) == 3 and closed[-1]["v"] == "0.030"
+        assert {k["t"] for k in bars if not k["x"]} & {k["t"] for k in flat}  # flat bars get open updates too
+
+
+@pytest.mark.asyncio
+async def test_kline_after_a_stalled_loop_sends_the_skipped_intervals() -> None:
+    async with (
+        fast_exchange() as running,
+        aiohttp.ClientSession() as http,
+        await WsClient.connect(running.ws_url + "/ws/btcusdt@kline_1m") as cl,
+    ):
+        ex = running.exchange
+        cross(ex, "50000.0")
+        # The loop stalls for ~5.5 simulated minutes: the bar's close timer cannot run before the next trade.
+        time.sleep(5.5 * 60 / FAST)
+        cross(ex, "50100.0")
+        bars = await kline_frames(cl, lambda closed: closed[-1]["c"] == "50100.00")
+        closed = check_closed(bars, await rest_klines(http, running.rest_url))
+        first, last = closed[0], closed[-1]
+        assert first["n"] == 1 and first["c"] == "50000.00"
+        assert len(closed) == (last["t"] - first["t"]) // MINUTE_MS + 1 >= 6  # traded, >= 4 flat, traded
+        assert all(k["n"] == 0 and k["c"] == "50000.00" for k in closed[1:-1])
+
+
+@pytest.mark.asyncio
+async def test_kline_subscribed_on_a_quiet_market_and_unsubscribed(served) -> None:
+    clock = served.clock
+    trade_once(served)
+    clock.advance(3 * MINUTE_MS * 1_000_000)  # three quiet minutes before anyone subscribes
+    async with await WsClient.connect(f"{served.ws_url}/ws") as cl:
+        reply = await cl.request({"method": "SUBSCRIBE", "params": ["btcusdt@kline_1m"], "id": 1})
+        assert reply["result"] is None
+        now_ms = clock.time_ns() // 1_000_000
+        clock.advance(2 * MINUTE_MS * 1_000_000)
+        bars = [f["k"] for f in await cl.quiet(0.3)]
+        closed = [k for k in bars if k["x"]]
+        # The bar open at subscription (flat: no trade since) and the next one, both closed flat.
+        assert [k["t"] for k in closed] == [now_ms - now_ms % MINUTE_MS, now_ms - now_ms % MINUTE_MS + MINUTE_MS]
+        trade_once(served, "50100.0")  # rolls the REST series over the quiet minutes
+        check_closed(bars, await rest_klines(served.http, served.rest_url))
+        assert all(k["n"] == 0 and k["c"] == "50000.00" for k in closed)
+        (stream,) = served.hub.feeds._klines[("BTCUSDT", "1m")]
+        reply = await cl.request({"method": "UNSUBSCRIBE", "params": ["btcusdt@kline_1m"], "id": 2})
+        assert reply["result"] is None
+        clock.advance(3 * MINUTE_MS * 1_000_000)
+        assert await cl.quiet(0.2) == []
+        # No close-timer chain left behind: the last timer stayed cancelled, nothing re-armed it.
+        assert stream.close_timer.cancelled and not served.hub.feeds._klines

@@ -5,8 +5,13 @@ Rules kept here ("Websocket Market Streams" update speeds):
   ``exchange.market`` (so ids match REST ``/fapi/v1/aggTrades``) at the end of each 100 ms window,
   when they can no longer grow;
 - ``@markPrice`` / ``!markPrice@arr`` push the latest mark state every 3 s (``@1s``: every second)
-  while the exchange produces marks; klines and continuous klines (PERPETUAL only) push the open
-  bar every 250 ms when it changed, and the final bar with ``x: true`` once it closes;
+  while the exchange produces marks;
+- klines and continuous klines (PERPETUAL only) push the open bar every 250 ms when it changed, and
+  a final bar with ``x: true`` for every interval, in order, from the bar open at subscription on
+  (once the symbol has traded): an interval without trades is a flat bar (OHLC = previous close,
+  zero volume), the one REST ``/fapi/v1/klines`` fills in; a bar that ends before its close timer
+  fires (a stalled loop) is closed when the next trade's bar arrives, with the quiet intervals in
+  between (at most :data:`MAX_FLAT_BARS` of them);
 - ``@miniTicker`` (500 ms), ``@ticker`` (2 s) and the ``!..@arr`` tickers (1 s, changed symbols only)
   read ``exchange.market.ticker_24h``; ``@forceOrder`` / ``!forceOrder@arr`` push the latest
   liquidation of each symbol per 1000 ms.
@@ -18,6 +23,8 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from binfut.emulator.marketdata import KlineBar as Bar
+from binfut.emulator.marketdata import interval_close, interval_open
 from binfut.emulator.ws.hub import Cadence
 from binfut.emulator.ws.names import StreamSpec
 from binfut.emulator.ws.payloads import encode, number, text
@@ -37,7 +44,9 @@ from binfut.protocol.events import (
 if TYPE_CHECKING:
     from binfut.emulator.ws.hub import StreamHub
 
-__all__ = ["MarketFeeds", "MarketSource"]
+__all__ = ["MAX_FLAT_BARS", "MarketFeeds", "MarketSource"]
+
+MAX_FLAT_BARS = 1500  # quiet intervals closed at once after a stall (Binance's largest klines page)
 
 
 class MarketSource:
@@ -50,6 +59,14 @@ class MarketSource:
         """Best ``levels`` bids and asks, best first, as Decimal (price, qty) (the venue's REST depth)."""
         _last_update_id, bids, asks = self.exchange.venue.depth(symbol, levels)
         return bids, asks
+
+    def last_kline(self, symbol: str, interval: str) -> Any:
+        """The newest trade bar of ``symbol`` on ``interval`` (the live object REST serves), or None."""
+        market = self.exchange.market
+        if symbol not in market.symbols:
+            return None
+        bars = market.klines(symbol, interval, limit=1)
+        return bars[-1] if bars else None
 
     def last_agg_trade(self, symbol: str) -> Any:
         return self.exchange.market.last_agg_trade(symbol)
@@ -99,6 +116,13 @@ def _bar(bar: Any, symbol: str | None, interval: str, closed: bool) -> KlineBar:
     )
 
 
+def _flat(interval: str, time_ms: int, price: Decimal) -> Bar:
+    """The bar holding ``time_ms`` when its interval has no trades, as REST fills it in: OHLC = the
+    previous close ``price``, zero volume (calendar intervals via ``interval_open`` / ``interval_close``)."""
+    open_ms = interval_open(interval, time_ms)
+    return Bar(open_ms, interval_close(interval, open_ms), price, price, price, price)
+
+
 def _ticker_event(t: dict[str, Any], now: int) -> Ticker:
     """``ticker_24h``'s numbers are the REST ticker's plain text already: the Decimal-typed fields take
     those strings as they are (encoded like the Decimals they spell, see ``payloads.number``)."""
@@ -138,7 +162,7 @@ def _mini_event(t: dict[str, Any], now: int) -> MiniTicker:
 
 
 class _Kline:
-    """One subscribed kline stream: the open bar and its close timer."""
+    """One subscribed kline stream: its open bar (the exchange's, or a flat one) and its close timer."""
 
     __slots__ = ("bar", "cadence", "close_timer", "spec")
 
@@ -205,6 +229,10 @@ class MarketFeeds:
             k = _Kline(spec)
             k.cadence = Cadence(self.hub.timers, 250, lambda: self._flush_kline(k))
             self._klines.setdefault((spec.symbol, spec.interval), []).append(k)
+            last = self.source.last_kline(spec.symbol, spec.interval)
+            if last is not None:
+                now = self.hub.timers.now_ms()
+                self._start_kline(k, last if now <= last.close_time_ms else _flat(spec.interval, now, last.close))
         elif kind in ("ticker", "miniTicker", "allTicker", "allMiniTicker") and spec.name not in self._ticker_cadence:
             name = spec.name
             self._ticker_dirty[name] = set()
@@ -334,32 +362,54 @@ class MarketFeeds:
             self.hub.publish(f"!markPrice@arr{suffix}", encode(everyone))
 
     def _kline_update(self, k: _Kline, bar: Any) -> None:
-        previous = k.bar
-        if previous is not None and previous is not bar and k.close_timer is not None:
-            # The bar rolled before its close timer fired (a coarse timer): close it now.
-            k.close_timer.cancel()
-            self._close_kline(k, previous)
+        current = k.bar
+        if current is None or bar.open_time_ms > current.open_time_ms:
+            if current is not None:  # the bar rolled before its close timer fired (a stalled loop)
+                self._close_until(k, bar.open_time_ms)
+            self._start_kline(k, bar)
+        elif bar.open_time_ms == current.open_time_ms:
+            k.bar = bar  # the real bar replaces a flat one (or is the same object)
+            assert k.cadence is not None
+            k.cadence.mark()
+        # else: a late trade into a bar already sent closed
+
+    def _start_kline(self, k: _Kline, bar: Any) -> None:
+        """Make ``bar`` the stream's open bar: push it within 250 ms, close it at its end."""
         k.bar = bar
         assert k.cadence is not None
         k.cadence.mark()
-        if k.close_timer is None:
-            k.close_timer = self.hub.timers.call_at(bar.close_time_ms + 1, lambda: self._close_kline(k, bar))
+        if k.close_timer is not None:
+            k.close_timer.cancel()
+        k.close_timer = self.hub.timers.call_at(bar.close_time_ms + 1, lambda: self._close_kline(k))
 
-    def _close_kline(self, k: _Kline, bar: Any) -> None:
+    def _close_kline(self, k: _Kline) -> None:
+        """Close timer: send the bar (and any interval a late timer skipped) closed, go on with a flat bar."""
         k.close_timer = None
-        if k.spec.name in self._active:
-            self._publish_kline(k, bar, closed=True)
-        if k.bar is bar:
-            k.bar = None
-            if k.cadence is not None:
-                k.cadence.cancel()
+        bar = k.bar
+        following = _flat(k.spec.interval, max(self.hub.timers.now_ms(), bar.close_time_ms + 1), bar.close)
+        self._close_until(k, following.open_time_ms)
+        self._start_kline(k, following)
+
+    def _close_until(self, k: _Kline, open_ms: int) -> None:
+        """Send the open bar closed, then the flat bars of the quiet intervals up to ``open_ms``."""
+        bar = k.bar
+        self._publish_kline(k, bar, closed=True)
+        start = bar.close_time_ms + 1
+        for _ in range(MAX_FLAT_BARS):
+            if start >= open_ms:
+                break
+            flat = _flat(k.spec.interval, start, bar.close)
+            self._publish_kline(k, flat, closed=True)
+            start = flat.close_time_ms + 1
 
     def _flush_kline(self, k: _Kline) -> None:
-        if k.bar is not None and k.spec.name in self._active:
+        if k.bar is not None:
             self._publish_kline(k, k.bar, closed=False)
 
     def _publish_kline(self, k: _Kline, bar: Any, *, closed: bool) -> None:
         spec = k.spec
+        if spec.name not in self._active:
+            return
         now = self.hub.now_ms()
         if spec.kind == "kline":
             event: Kline | ContinuousKline = Kline(
