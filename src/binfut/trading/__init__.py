@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from binfut.trading.portfolio import Fill, FundingPayment, Portfolio
     from binfut.trading.report import Metrics, compute_metrics, write_report
     from binfut.trading.risk import Refusal, RiskConfig, RiskManager, RiskRefused
-    from binfut.trading.runner import MarketRunner, OrderRecord, RunnerStatus, RunSummary
+    from binfut.trading.runner import BarGap, MarketRunner, OrderRecord, RunnerStatus, RunSummary
     from binfut.trading.vectorized import VectorizedUnsupported
     from binfut.trading.warmup import WarmupReport
 
@@ -46,6 +46,7 @@ __all__ = [
     "BacktestConfig",
     "BacktestResult",
     "BarFeed",
+    "BarGap",
     "BinanceGateway",
     "BookLiquidity",
     "BracketOrder",
@@ -98,6 +99,7 @@ _WHERE: dict[str, str] = {
     "BacktestConfig": "binfut.trading.backtest",
     "BacktestResult": "binfut.trading.backtest",
     "BarFeed": "binfut.trading.feed",
+    "BarGap": "binfut.trading.runner",
     "BinanceGateway": "binfut.trading.binance_gateway",
     "BookLiquidity": "binfut.trading.liquidity",
     "BracketOrder": "binfut.trading.oms",

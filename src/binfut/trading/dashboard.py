@@ -135,6 +135,8 @@ def render_status(status: RunnerStatus | None) -> Panel:
         f"bars {status.bars} (last {_t(status.last_bar_ms)[:5]})  ·  orders {status.orders_sent}  ·  "
         f"fills {status.fills}  ·  rejections {status.rejections}"
     )
+    if status.bar_gaps:
+        footer.append(f"\nkline stream gaps: {status.bar_gaps} (skipped bars read back over REST)", style="yellow")
     if status.rate_limit:
         footer.append(f"\nrate limits: {_weight(status.rate_limit)}")
     if stats is not None and stats.dropped:

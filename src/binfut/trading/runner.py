@@ -44,10 +44,20 @@ from binfut.trading.gateway import OrderAck, OrderGateway
 from binfut.trading.oms import ClientIdGenerator, OrderManager
 from binfut.trading.portfolio import Fill, Portfolio
 from binfut.trading.risk import Refusal, RiskConfig, RiskManager
-from binfut.trading.warmup import WarmupGate, WarmupReport, fetch_warmup, public_client, resolve_warmup
+from binfut.trading.warmup import (
+    MAX_PAGE,
+    WarmupGate,
+    WarmupReport,
+    ask,
+    bar_of_row,
+    fetch_warmup,
+    public_client,
+    resolve_warmup,
+)
 
 __all__ = [
     "DEFAULT_STREAMS",
+    "BarGap",
     "JournalingOrderManager",
     "MarketRunner",
     "OrderRecord",
@@ -58,6 +68,7 @@ __all__ = [
 ]
 
 DEFAULT_STREAMS = ("kline", "aggTrade", "markPrice", "bookTicker")
+GAP_READ_TIMEOUT_S = 30.0  # real seconds a read-back of skipped bars may take
 
 
 class OrderRecord(msgspec.Struct, frozen=True, kw_only=True):
@@ -104,6 +115,28 @@ class OrderView(msgspec.Struct, frozen=True, kw_only=True):
     client_order_id: str
 
 
+class BarGap(msgspec.Struct, frozen=True, kw_only=True):
+    """Closed bars the kline stream skipped (a reconnect across a bar close, a venue that stalled).
+
+    The runner reads them back over REST and replays them, in order, before the bar that revealed
+    the gap, so the strategy still sees every bar once (``RunSummary.gaps``).
+
+    Parameters
+    ----------
+    symbol : the series
+    first_open_ms : open time of the first skipped bar
+    next_open_ms : open time of the streamed bar that came after the gap
+    filled : skipped bars read back and replayed
+    error : why none could be read back (None: the fill worked)
+    """
+
+    symbol: str
+    first_open_ms: int
+    next_open_ms: int
+    filled: int
+    error: str | None = None
+
+
 class RunnerStatus(msgspec.Struct, frozen=True, kw_only=True):
     """An immutable snapshot of a running paper / live runner (what the dashboard draws)."""
 
@@ -137,6 +170,7 @@ class RunnerStatus(msgspec.Struct, frozen=True, kw_only=True):
     user_stream: str | None = None
     held_messages: int = 0
     warmup_bars: int = 0  # bars replayed before going live (included in ``bars``)
+    bar_gaps: int = 0  # kline-stream gaps met (see :class:`BarGap`)
 
 
 @dataclass
@@ -144,7 +178,7 @@ class RunSummary:
     """What a paper or live run produced (``Decimal`` for the accounting).
 
     ``bars`` and ``bar_open_times`` count every bar the strategy saw, the warm-up's first (``warmup``
-    says how many; None when the run started cold).
+    says how many; None when the run started cold), and bars read back after a stream gap (``gaps``).
     """
 
     mode: str
@@ -171,6 +205,7 @@ class RunSummary:
     kill_reason: str | None
     stream_stats: Any = None
     warmup: WarmupReport | None = None
+    gaps: list[BarGap] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
 
     def bars_text(self) -> str:
@@ -269,7 +304,11 @@ class MarketRunner:
         self.bars = 0
         self.bar_time_ms: int | None = None
         self.started_ms = self.clock.time_ms()
-        self._last_bar: dict[str, int] = {}
+        self._last_bar: dict[str, int] = {}  # per symbol: open and close time of the latest bar seen
+        self._last_close: dict[str, int] = {}
+        self.gaps: list[BarGap] = []
+        self._loop: asyncio.AbstractEventLoop | None = None  # while the pump runs: where REST reads are made
+        self._gap_client: Any = None  # a public client made for gap fills when no client was given
         self.warmup_report: WarmupReport | None = None
         self._warm_last: dict[str, int] = {}  # per symbol: the last bar the warm-up replayed
         self._overlap = 0
@@ -324,15 +363,20 @@ class MarketRunner:
 
     # --- market data: one message -----------------------------------------------------------------
 
-    def process(self, message: StreamMessage) -> None:
+    def process(self, message: StreamMessage | Bar) -> None:
         """Handle one market stream message (klines, trades, mark prices, book tickers of our symbols)."""
+        if isinstance(message, Bar):  # a bar read back after a stream gap, queued by _fill_gap
+            self.on_bar(message)
+            return
         data = message.data
         batch: list[Any] | tuple[Any, ...] = data if isinstance(data, list) else (data,)
         for event in batch:
             kind = type(event)
             if kind is ev.Kline:
                 if event.kline.is_closed:
-                    self.on_bar(bar_of(event))
+                    bar = bar_of(event)
+                    if not self._fill_gap(bar):
+                        self.on_bar(bar)
             elif kind is ev.AggTrade or kind is ev.Trade:
                 if event.symbol in self._symbol_set:
                     self.on_trade(Trade(symbol=event.symbol, price=Decimal(event.price), quantity=Decimal(event.quantity),
@@ -375,7 +419,79 @@ class MarketRunner:
         if last is not None and bar.open_time_ms <= last:
             return False  # a repeat (reconnect, or a bar the warm-up replayed) or an out-of-order bar
         self._last_bar[bar.symbol] = bar.open_time_ms
+        self._last_close[bar.symbol] = bar.close_time_ms
         return True
+
+    # --- stream gaps ----------------------------------------------------------------------------
+
+    def _fill_gap(self, bar: Bar) -> bool:
+        """If the stream skipped closed bars before ``bar``, read them back and put them in line before it.
+
+        Returns True when ``bar`` went back in line behind the bars read back (the processing loop
+        then handles them one by one, with the live runner's settling between them); False when
+        there is no gap, or it is outside the processing loop (the caller handles ``bar`` now).
+        """
+        last_close = self._last_close.get(bar.symbol)
+        if last_close is None or bar.interval != self.interval or bar.open_time_ms <= last_close + 1:
+            return False
+        first = last_close + 1
+        filled: list[Bar] = []
+        error = None
+        try:
+            filled = [b for b in self._read_back(bar.symbol, first, bar.open_time_ms - 1)
+                      if first <= b.open_time_ms < bar.open_time_ms]
+        except Exception as exc:  # noqa: BLE001 - a failed read-back costs the bars, never the run
+            error = f"{type(exc).__name__}: {exc}"
+        self.gaps.append(BarGap(symbol=bar.symbol, first_open_ms=first, next_open_ms=bar.open_time_ms,
+                                filled=len(filled), error=error))
+        if error is None:
+            self.log.warning("the %s stream of %s skipped closed bars from %d to %d: %d read back over REST",
+                             self.interval, bar.symbol, first, bar.open_time_ms, len(filled))
+        else:
+            self.log.error("the %s stream of %s skipped closed bars from %d to %d and reading them back failed (%s)",
+                           self.interval, bar.symbol, first, bar.open_time_ms, error)
+        if not filled:
+            return False
+        self._held.extendleft(reversed([*filled, bar]))
+        return True
+
+    def _read_back(self, symbol: str, start_ms: int, end_ms: int) -> list[Bar]:
+        """Closed bars of ``symbol`` opening in [start_ms, end_ms], over REST (processing thread; blocks).
+
+        At most one klines page (1500 bars, the newest of the span); the client's limiter applies.
+        """
+        loop = self._loop
+        if loop is None:
+            raise RuntimeError("bars are read back only while the runner's processing loop runs")
+        step = INTERVAL_MS.get(self.interval)
+        span = (end_ms - start_ms) // step + 1 if step else MAX_PAGE + 1
+        params: dict[str, Any] = {"symbol": symbol, "interval": self.interval, "end_time": end_ms,
+                                  "limit": min(span, MAX_PAGE)}
+        if span <= MAX_PAGE:
+            params["start_time"] = start_ms
+
+        async def read() -> Any:
+            client = self.client
+            if client is None:
+                urls = self.urls or getattr(self.streams, "urls", None)
+                if urls is None:
+                    raise ConfigError("no REST client to read skipped bars with: pass client=... or urls=...")
+                client = self._gap_client = self._gap_client or public_client(urls, self.clock)
+            return await ask(client.klines, **params)
+
+        try:
+            on_loop = asyncio.get_running_loop() is loop
+        except RuntimeError:
+            on_loop = False  # the processing thread: no loop runs here
+        if on_loop:
+            raise RuntimeError("bars are read back from the processing thread, never on the event loop")
+        future = asyncio.run_coroutine_threadsafe(read(), loop)
+        try:
+            rows = future.result(GAP_READ_TIMEOUT_S)
+        except TimeoutError:
+            future.cancel()
+            raise
+        return [bar_of_row(symbol, self.interval, row) for row in rows]
 
     def warmup(self, bars: Iterable[Bar], *, requested: int | None = None, cutoff_ms: int | None = None,
                requests: int = 0) -> WarmupReport:
@@ -548,7 +664,17 @@ class MarketRunner:
 
     async def _pump(self, duration_s: float | None, stop: asyncio.Event | None) -> str:
         """Feed the inbox to the worker until the duration ends, ``stop`` is set or the strategy stops."""
-        loop = asyncio.get_running_loop()
+        loop = self._loop = asyncio.get_running_loop()
+        try:
+            return await self._pump_loop(loop, duration_s, stop)
+        finally:
+            self._loop = None
+            if self._gap_client is not None:
+                await self._gap_client.aclose()
+                self._gap_client = None
+
+    async def _pump_loop(self, loop: asyncio.AbstractEventLoop, duration_s: float | None,
+                         stop: asyncio.Event | None) -> str:
         deadline = None if duration_s is None else loop.time() + duration_s
         wake = self._wake
         assert wake is not None
@@ -596,7 +722,7 @@ class MarketRunner:
             bars=self.bars, last_bar_ms=self.bar_open_times[-1] if self.bar_open_times else None,
             orders_sent=len(self.orders.journal), fills=len(p.fills), rejections=len(self.orders.rejections),
             stop_reason=self.ctx.stopped, kill_reason=self.risk.tripped, held_messages=len(self._held),
-            warmup_bars=self.warmup_report.bars if self.warmup_report is not None else 0,
+            warmup_bars=self.warmup_report.bars if self.warmup_report is not None else 0, bar_gaps=len(self.gaps),
         )
 
     def status(self) -> RunnerStatus | None:
@@ -629,5 +755,6 @@ class MarketRunner:
             initial_balance=p.initial_balance, final_wallet=p.wallet, final_equity=p.equity(), realized_pnl=p.realized_pnl,
             fees=p.fees_paid, funding=p.funding, positions=positions, open_orders=len(p.orders),
             rejections=list(self.orders.rejections), refusals=list(self.risk.refusals), stop_reason=self.ctx.stopped,
-            kill_reason=self.risk.tripped, stream_stats=stats, warmup=warmup, extra=dict(extra),
+            kill_reason=self.risk.tripped, stream_stats=stats, warmup=warmup,
+            gaps=list(self.gaps), extra=dict(extra),
         )

@@ -40,6 +40,8 @@ __all__ = [
     "WarmupGate",
     "WarmupHistory",
     "WarmupReport",
+    "ask",
+    "bar_of_row",
     "fetch_warmup",
     "public_client",
     "resolve_warmup",
@@ -106,7 +108,8 @@ def resolve_warmup(configured: int | None, strategy: Strategy) -> int:
     return count
 
 
-def _bar(symbol: str, interval: str, row: Any) -> Bar:
+def bar_of_row(symbol: str, interval: str, row: Any) -> Bar:
+    """A :class:`Bar` of one ``client.klines`` row."""
     return Bar(symbol=symbol, interval=interval, open_time_ms=row.open_time_ms, close_time_ms=row.close_time_ms,
                open=row.open, high=row.high, low=row.low, close=row.close, volume=row.volume)
 
@@ -138,7 +141,7 @@ def warmup_flow(
         rows = yield KlinesPage(symbol=symbol, interval=interval, end_time_ms=end, limit=limit)
         for row in rows:
             if row.close_time_ms < cutoff_ms and row.open_time_ms <= end:
-                got.setdefault(row.open_time_ms, _bar(symbol, interval, row))
+                got.setdefault(row.open_time_ms, bar_of_row(symbol, interval, row))
         if len(rows) < limit:
             break  # the venue's history starts here
         earliest = min(row.open_time_ms for row in rows)
@@ -148,7 +151,7 @@ def warmup_flow(
     return [got[t] for t in sorted(got)[-count:]] if count else []
 
 
-async def _ask(method: Any, **params: Any) -> Any:
+async def ask(method: Any, **params: Any) -> Any:
     """Call a client method of an ``AsyncClient``, or of a blocking ``Client`` on a worker thread."""
     if inspect.iscoroutinefunction(method):
         return await method(**params)
@@ -172,7 +175,7 @@ async def fetch_warmup(client: Any, symbols: Sequence[str], interval: str, count
     ----------
     https://developers.binance.com/docs/derivatives/usds-margined-futures/market-data/rest-api/Check-Server-Time
     """
-    cutoff = (await _ask(client.server_time)).server_time_ms
+    cutoff = (await ask(client.server_time)).server_time_ms
     requests = 1
     merged: list[tuple[int, int, Bar]] = []
     for rank, symbol in enumerate(symbols):
@@ -180,7 +183,7 @@ async def fetch_warmup(client: Any, symbols: Sequence[str], interval: str, count
         try:
             page = next(flow)
             while True:
-                rows = await _ask(client.klines, symbol=page.symbol, interval=page.interval, end_time=page.end_time_ms,
+                rows = await ask(client.klines, symbol=page.symbol, interval=page.interval, end_time=page.end_time_ms,
                                   limit=page.limit)
                 requests += 1
                 page = flow.send(rows)

@@ -1,23 +1,24 @@
-"""Shared by the paper and live runner tests: run a runner until it has sent some orders."""
+"""Shared by the paper and live runner tests: run a runner until its status says enough happened."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
-from binfut.trading.runner import RunSummary
+from binfut.trading.runner import RunnerStatus, RunSummary
 
 BOUND = 30.0  # real seconds any run may take before the test fails
 
 
-async def run_until_orders(runner: Any, n: int, duration_s: float = 20.0) -> RunSummary:
-    """Run ``runner`` (paper or live) until ``n`` orders were sent (then stop at the next message) or ``duration_s``."""
+async def run_until(runner: Any, done: Callable[[RunnerStatus], bool], duration_s: float = 20.0) -> RunSummary:
+    """Run ``runner`` (paper or live) until ``done(status)`` (then stop at the next message) or ``duration_s``."""
     stop = asyncio.Event()
 
     async def watch() -> None:
         while not stop.is_set():
             status = runner.status()
-            if status is not None and status.orders_sent >= n:
+            if status is not None and done(status):
                 stop.set()
             await asyncio.sleep(0.02)
 
@@ -28,3 +29,8 @@ async def run_until_orders(runner: Any, n: int, duration_s: float = 20.0) -> Run
     finally:
         stop.set()
         await watcher
+
+
+async def run_until_orders(runner: Any, n: int, duration_s: float = 20.0) -> RunSummary:
+    """Run ``runner`` until ``n`` orders were sent (a loaded machine makes fewer bars per second: count, don't time)."""
+    return await run_until(runner, lambda status: status.orders_sent >= n, duration_s)

@@ -7,6 +7,8 @@
 * Live streams: a PaperRunner subscribed to a sped-up local exchange's streams trades the MA crossover;
   a backtest over the REST klines of the very bars it saw sends the same orders.
 * Funding derived from the mark-price stream, the kill switch, and the dashboard.
+* Bars the kline stream skipped are read back over REST and replayed in order (a replay, with no
+  REST to read from, records the gap and goes on).
 """
 
 from __future__ import annotations
@@ -30,11 +32,12 @@ from binfut.matching import default_specs
 from binfut.protocol import events as ev
 from binfut.protocol.events import StreamMessage
 from binfut.strategy import Bar, Context, MACross, MACrossConfig, Strategy
-from binfut.trading import BacktestConfig, BarFeed, run_backtest
+from binfut.trading import BacktestConfig, BarFeed, BarGap, run_backtest
 from binfut.trading.dashboard import run_live_with_dashboard, status_line
 from binfut.trading.feed import fetch_feed
 from binfut.trading.paper import PaperConfig, PaperRunner, bar_messages
 from binfut.trading.risk import RiskConfig
+from integration.trading.runner_support import run_until, run_until_orders
 
 D = Decimal
 BTC = default_specs()["BTCUSDT"]
@@ -167,6 +170,61 @@ def test_a_risk_limit_refuses_orders_in_paper_mode_as_in_the_backtest(feeds: tup
     assert "position notional" in result.refusals[0].reason
 
 
+def test_a_replay_with_a_hole_records_the_gap_and_goes_on(feeds: tuple[BarFeed, BarFeed]) -> None:
+    feed, _ = feeds
+    messages = bar_messages(feed)
+    hole = [m.data.kline.start_time_ms for m in messages[10:13]]  # type: ignore[union-attr]
+
+    result = paper(ma_cross(), feed).run_replay(messages[:10] + messages[13:])
+
+    assert result.gaps == [BarGap(symbol="BTCUSDT", first_open_ms=hole[0], next_open_ms=hole[-1] + 60_000, filled=0,
+                                  error="RuntimeError: bars are read back only while the runner's processing loop runs")]
+    assert result.bars == BARS - 3 and not set(hole) & set(result.bar_open_times)
+
+
+class SkippingPaperRunner(PaperRunner):
+    """Loses the closed klines of the 3rd and 4th bars it is sent, as a reconnect across two bar closes would."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.closed_seen = 0
+        self.dropped: list[int] = []
+
+    def _post_market(self, message: Any) -> None:
+        data = message.data
+        if isinstance(data, ev.Kline) and data.kline.is_closed:
+            self.closed_seen += 1
+            if self.closed_seen in (3, 4):
+                self.dropped.append(data.kline.start_time_ms)
+                return
+        super()._post_market(message)
+
+
+@pytest.mark.asyncio
+async def test_bars_the_stream_skipped_are_read_back_over_rest_and_replayed_in_order() -> None:
+    config = EmulatorConfig(symbols=("BTCUSDT",), speed=300, seed=9)
+    strategy = MACross(MACrossConfig(short_window=2, long_window=3, quantity=D("0.01")))
+    async with start_emulator(config) as emu:
+        clock = emu.exchange.clock
+        runner = SkippingPaperRunner(strategy, clock=clock, urls=Urls.local(emu.rest_url),
+                                     config=PaperConfig(seed=3, warmup_bars=0))
+        result = await run_until(runner, lambda status: status.bars >= 8)
+        bars = result.bar_open_times
+        with Client(env="local", base_url=emu.rest_url, clock=clock) as client:
+            feed = await asyncio.wait_for(asyncio.to_thread(fetch_feed, client, "BTCUSDT", "1m", bars[0], bars[-1] + 60_000, BTC),
+                                          BOUND)
+    backtest = run_backtest(MACross(msgspec.structs.replace(strategy.config)), feed, BacktestConfig(engine="events"))
+
+    assert len(runner.dropped) == 2 and runner.dropped[1] == runner.dropped[0] + 60_000
+    assert result.gaps == [BarGap(symbol="BTCUSDT", first_open_ms=runner.dropped[0], next_open_ms=runner.dropped[1] + 60_000,
+                                  filled=2)]
+    assert runner.status().bar_gaps == 1  # type: ignore[union-attr]  # what the dashboard shows
+    # every bar of the span, once and in order, the two read back included; the strategy acted on them as a backtest does
+    assert len(bars) >= 8 and list(feed.open_ms) == bars and set(runner.dropped) <= set(bars)
+    assert [(o.bar_time_ms, o.side, o.quantity, o.type) for o in result.orders] == [
+        (f.time_ms, f.side, f.qty, f.order_type) for f in backtest.fills]
+
+
 @pytest.mark.asyncio
 async def test_paper_on_the_live_streams_of_a_local_exchange_makes_the_backtests_orders() -> None:
     config = EmulatorConfig(symbols=("BTCUSDT",), speed=300, seed=7)
@@ -174,28 +232,14 @@ async def test_paper_on_the_live_streams_of_a_local_exchange_makes_the_backtests
     async with start_emulator(config) as emu:
         clock = emu.exchange.clock
         runner = PaperRunner(strategy, clock=clock, urls=Urls.local(emu.rest_url), config=PaperConfig(seed=3))
-
-        stop = asyncio.Event()
-
-        async def watch() -> None:  # stop once three orders went out (a loaded machine makes fewer bars per second)
-            while not stop.is_set():
-                status = runner.status()
-                if status is not None and status.orders_sent >= 3:
-                    stop.set()
-                await asyncio.sleep(0.02)
-
-        watcher = asyncio.ensure_future(watch())
-        result = await asyncio.wait_for(runner.run(duration_s=20.0, stop=stop), BOUND)
-        stop.set()
-        await asyncio.wait_for(watcher, BOUND)
-
+        result = await run_until_orders(runner, 3)
         bars = result.bar_open_times
         with Client(env="local", base_url=emu.rest_url, clock=clock) as client:
             feed = await asyncio.wait_for(asyncio.to_thread(fetch_feed, client, "BTCUSDT", "1m", bars[0], bars[-1] + 60_000, BTC),
                                           BOUND)
     backtest = run_backtest(MACross(msgspec.structs.replace(strategy.config)), feed, BacktestConfig(engine="events"))
 
-    # exactly the exchange's bars of that span (a loaded machine may make the sped-up exchange skip a minute)
+    # exactly the exchange's bars of that span
     assert len(bars) >= 5 and list(feed.open_ms) == bars
     assert len(result.orders) >= 3
     assert [(o.bar_time_ms, o.side, o.quantity, o.type) for o in result.orders] == [
