@@ -9,7 +9,10 @@ Rules kept here:
   faults (latency, dropped connections, 5xx, executed-but-503, 429 / 418 storms), authentication;
 - the WebSocket side plugs in through ``binfut.emulator.ws.setup_ws(app, exchange)`` when present;
 - simulated time is driven by one ``cleanup_ctx`` task that calls :meth:`LocalExchange.advance` with
-  the clock's time (simulator steps, GTD expiry, countdown cancel-all, funding, listenKey expiry).
+  the clock's time (simulator steps, GTD expiry, countdown cancel-all, funding, listenKey expiry);
+- handlers and middlewares are module-level (or close over plain values) and find the exchange at
+  ``request.app[EXCHANGE_KEY]``, which cleanup removes: aiohttp's process-wide middleware cache keeps
+  every application that served a request, and a stopped one must not keep its exchange alive.
 """
 
 from __future__ import annotations
@@ -19,9 +22,8 @@ import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 from aiohttp import web
-from aiohttp.typedefs import Middleware
 
-from binfut.emulator._http import error_response, json_response
+from binfut.emulator._http import EXCHANGE_KEY, error_response, json_response, release_on_cleanup
 from binfut.emulator.auth import ACCOUNT_KEY, PARSED_KEY, auth_middleware, parse_request
 from binfut.emulator.exchange import LocalExchange
 from binfut.emulator.faults import FaultKind
@@ -29,8 +31,6 @@ from binfut.emulator.ratelimit import ratelimit_middleware
 from binfut.errors import ApiError, ExecutionStatusUnknown, IpBanned, RateLimited
 
 __all__ = ["EXCHANGE_KEY", "create_app"]
-
-EXCHANGE_KEY = web.AppKey("binfut.exchange", LocalExchange)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -49,17 +49,13 @@ def create_app(exchange: LocalExchange) -> web.Application:
         installed, and the clock-driven timer task.
     """
     app = web.Application(
-        middlewares=[
-            ratelimit_middleware(exchange),
-            errors_middleware(exchange),
-            faults_middleware(exchange),
-            auth_middleware(exchange),
-        ],
+        middlewares=[ratelimit_middleware, errors_middleware, faults_middleware, auth_middleware],
         client_max_size=1 << 20,
     )
     app[EXCHANGE_KEY] = exchange
+    release_on_cleanup(app, EXCHANGE_KEY)
     for endpoint in exchange.routes.values():
-        app.router.add_route(endpoint.method, endpoint.path, _handler(exchange, endpoint.name))
+        app.router.add_route(endpoint.method, endpoint.path, _handler(endpoint.name))
     try:
         from binfut.emulator.ws import setup_ws  # the WebSocket half, written separately
     except ImportError:
@@ -70,8 +66,9 @@ def create_app(exchange: LocalExchange) -> web.Application:
     return app
 
 
-def _handler(exchange: LocalExchange, name: str) -> Handler:
+def _handler(name: str) -> Handler:
     async def handle(request: web.Request) -> web.StreamResponse:
+        exchange = request.app[EXCHANGE_KEY]
         parsed = request.get(PARSED_KEY) or await parse_request(request, exchange.routes)
         status, body, headers = await exchange.dispatch(name, parsed.params, request.get(ACCOUNT_KEY))
         return json_response(status, body, headers)
@@ -80,73 +77,64 @@ def _handler(exchange: LocalExchange, name: str) -> Handler:
     return handle
 
 
-def errors_middleware(exchange: LocalExchange) -> Middleware:
+@web.middleware
+async def errors_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """``ApiError`` -> Binance JSON; unexpected exceptions -> -1000 with HTTP 500 (and a log line)."""
-
-    @web.middleware
-    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-        try:
-            return await handler(request)
-        except ApiError as err:
-            return error_response(err)
-        except web.HTTPException as exc:
-            if exc.status == 404:
-                return error_response(ApiError(-1099, "Not found, unauthenticated, or unauthorized.", status=404))
-            if exc.status == 405:
-                return error_response(ApiError(-1099, "Method not allowed.", status=405))
-            raise
-        except (asyncio.CancelledError, ConnectionError):
-            raise
-        except Exception:
-            exchange.log.exception("unexpected error serving %s %s", request.method, request.path)
-            return error_response(
-                ApiError(-1000, "An unknown error occurred while processing the request.", status=500)
-            )
-
-    return middleware
-
-
-def faults_middleware(exchange: LocalExchange) -> Middleware:
-    """Apply the HTTP fault kinds of :class:`~binfut.emulator.faults.FaultInjector` to each request."""
-    faults = exchange.faults
-
-    @web.middleware
-    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-        parsed = await parse_request(request, exchange.routes)
-        if not faults.rules or parsed.endpoint is None:
-            return await handler(request)
-        now = exchange.server_time_ms()
-        name = parsed.endpoint.name
-        ip = request.remote or "?"
-        if (rule := faults.check(FaultKind.BAN, now, name, f"ip={ip}")) is not None:
-            exchange.weights.ban(ip, rule.retry_after, now)
-            raise IpBanned(-1003, f"Way too many requests; IP({ip}) banned.", retry_after=rule.retry_after)
-        if (rule := faults.check(FaultKind.RATE_LIMIT, now, name)) is not None:
-            raise RateLimited(
-                -1003,
-                f"Too many requests; current limit of IP({ip}) is {exchange.weights.limit} requests per minute.",
-                retry_after=rule.retry_after,
-            )
-        if (rule := faults.check(FaultKind.LATENCY, now, name)) is not None:
-            # Network latency is real time, whatever the simulated clock's speed.
-            await asyncio.sleep(faults.latency_ms(rule) / 1000)
-        if (rule := faults.check(FaultKind.HTTP_5XX, now, name)) is not None:
-            raise ExecutionStatusUnknown(
-                rule.code or -1001,
-                "Internal error; unable to process your request. Please try again.",
-                status=rule.status or 503,
-            )
-        if (rule := faults.check(FaultKind.DROP, now, name)) is not None:
-            if rule.execute:
-                await _run_and_forget(handler, request)
-            return _drop(request)
-        if (rule := faults.check(FaultKind.UNKNOWN_STATUS, now, name)) is not None:
-            await _run_and_forget(handler, request)  # the order IS executed; only the answer is lost
-            code = rule.code or -1006
-            raise ExecutionStatusUnknown(code, "", status=503)
+    try:
         return await handler(request)
+    except ApiError as err:
+        return error_response(err)
+    except web.HTTPException as exc:
+        if exc.status == 404:
+            return error_response(ApiError(-1099, "Not found, unauthenticated, or unauthorized.", status=404))
+        if exc.status == 405:
+            return error_response(ApiError(-1099, "Method not allowed.", status=405))
+        raise
+    except (asyncio.CancelledError, ConnectionError):
+        raise
+    except Exception:
+        request.app[EXCHANGE_KEY].log.exception("unexpected error serving %s %s", request.method, request.path)
+        return error_response(ApiError(-1000, "An unknown error occurred while processing the request.", status=500))
 
-    return middleware
+
+@web.middleware
+async def faults_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Apply the HTTP fault kinds of :class:`~binfut.emulator.faults.FaultInjector` to each request."""
+    exchange = request.app[EXCHANGE_KEY]
+    faults = exchange.faults
+    parsed = await parse_request(request, exchange.routes)
+    if not faults.rules or parsed.endpoint is None:
+        return await handler(request)
+    now = exchange.server_time_ms()
+    name = parsed.endpoint.name
+    ip = request.remote or "?"
+    if (rule := faults.check(FaultKind.BAN, now, name, f"ip={ip}")) is not None:
+        exchange.weights.ban(ip, rule.retry_after, now)
+        raise IpBanned(-1003, f"Way too many requests; IP({ip}) banned.", retry_after=rule.retry_after)
+    if (rule := faults.check(FaultKind.RATE_LIMIT, now, name)) is not None:
+        raise RateLimited(
+            -1003,
+            f"Too many requests; current limit of IP({ip}) is {exchange.weights.limit} requests per minute.",
+            retry_after=rule.retry_after,
+        )
+    if (rule := faults.check(FaultKind.LATENCY, now, name)) is not None:
+        # Network latency is real time, whatever the simulated clock's speed.
+        await asyncio.sleep(faults.latency_ms(rule) / 1000)
+    if (rule := faults.check(FaultKind.HTTP_5XX, now, name)) is not None:
+        raise ExecutionStatusUnknown(
+            rule.code or -1001,
+            "Internal error; unable to process your request. Please try again.",
+            status=rule.status or 503,
+        )
+    if (rule := faults.check(FaultKind.DROP, now, name)) is not None:
+        if rule.execute:
+            await _run_and_forget(handler, request)
+        return _drop(request)
+    if (rule := faults.check(FaultKind.UNKNOWN_STATUS, now, name)) is not None:
+        await _run_and_forget(handler, request)  # the order IS executed; only the answer is lost
+        code = rule.code or -1006
+        raise ExecutionStatusUnknown(code, "", status=503)
+    return await handler(request)
 
 
 async def _run_and_forget(handler: Handler, request: web.Request) -> None:

@@ -18,18 +18,14 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl
 
 from aiohttp import web
-from aiohttp.typedefs import Middleware
 
+from binfut.emulator._http import EXCHANGE_KEY
 from binfut.emulator.accounts import API_KEY_FORMAT, AccountRegistry, ApiAccount
 from binfut.errors import AuthenticationError, BadSignature, InvalidRequest, TimestampOutOfWindow
 from binfut.protocol.spec import Endpoint
-
-if TYPE_CHECKING:
-    from binfut.emulator.exchange import LocalExchange
 
 __all__ = [
     "PARSED_KEY",
@@ -175,27 +171,26 @@ def authenticate(
     raise BadSignature(-1022, "Signature for this request is not valid.")
 
 
-def auth_middleware(exchange: LocalExchange) -> Middleware:
-    """aiohttp middleware: authenticate and leave the account on the request for the handler."""
-    routes = exchange.routes
+@web.middleware
+async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """aiohttp middleware: authenticate and leave the account on the request for the handler.
 
-    @web.middleware
-    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-        parsed = await parse_request(request, routes)
-        if parsed.endpoint is not None:
-            account = authenticate(
-                exchange.accounts,
-                parsed.endpoint,
-                request.headers.get("X-MBX-APIKEY"),
-                parsed,
-                exchange.server_time_ms(),
-                exchange.config.max_recv_window_ms,
-            )
-            if account is not None:
-                request[ACCOUNT_KEY] = account
-        return await handler(request)
-
-    return middleware
+    The exchange is ``request.app[EXCHANGE_KEY]`` (see :mod:`binfut.emulator._http`).
+    """
+    exchange = request.app[EXCHANGE_KEY]
+    parsed = await parse_request(request, exchange.routes)
+    if parsed.endpoint is not None:
+        account = authenticate(
+            exchange.accounts,
+            parsed.endpoint,
+            request.headers.get("X-MBX-APIKEY"),
+            parsed,
+            exchange.server_time_ms(),
+            exchange.config.max_recv_window_ms,
+        )
+        if account is not None:
+            request[ACCOUNT_KEY] = account
+    return await handler(request)
 
 
 def request_account(request: web.Request) -> ApiAccount | None:

@@ -18,17 +18,12 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from aiohttp import web
-from aiohttp.typedefs import Middleware
 
-from binfut.emulator._http import error_response
+from binfut.emulator._http import EXCHANGE_KEY, error_response
 from binfut.emulator.auth import parse_request
 from binfut.errors import IpBanned, RateLimited
-
-if TYPE_CHECKING:
-    from binfut.emulator.exchange import LocalExchange
 
 __all__ = ["OrderCounter", "RateLimitState", "WeightVerdict", "ratelimit_middleware"]
 
@@ -151,41 +146,40 @@ def _ceil_s(ms: int) -> int:
     return max(1, -(-ms // 1000))
 
 
-def ratelimit_middleware(exchange: LocalExchange) -> Middleware:
-    """aiohttp middleware (outermost): weight per IP, 429 / 418, and the weight header on every answer."""
+@web.middleware
+async def ratelimit_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """aiohttp middleware (outermost): weight per IP, 429 / 418, and the weight header on every answer.
+
+    The exchange is ``request.app[EXCHANGE_KEY]`` (see :mod:`binfut.emulator._http`).
+    """
+    exchange = request.app[EXCHANGE_KEY]
     limits = exchange.weights
-    routes = exchange.routes
-
-    @web.middleware
-    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-        parsed = await parse_request(request, routes)
-        ip = request.remote or "?"
-        now = exchange.server_time_ms()
-        if parsed.endpoint is None:
+    parsed = await parse_request(request, exchange.routes)
+    ip = request.remote or "?"
+    now = exchange.server_time_ms()
+    if parsed.endpoint is None:
+        weight = 1
+    else:
+        try:
+            weight = parsed.endpoint.weight_for(parsed.params)
+        except (ValueError, TypeError):  # a malformed limit: validation answers it, cost 1
             weight = 1
-        else:
-            try:
-                weight = parsed.endpoint.weight_for(parsed.params)
-            except (ValueError, TypeError):  # a malformed limit: validation answers it, cost 1
-                weight = 1
-        verdict = limits.charge(ip, weight, now)
-        header = {"X-MBX-USED-WEIGHT-1M": str(verdict.used)}
-        if verdict.status == 418:
-            err: RateLimited | IpBanned = IpBanned(
-                -1003,
-                f"Way too many requests; IP({ip}) banned until {now + verdict.retry_after_s * 1000}. "
-                "Please use the websocket for live updates to avoid bans.",
-                retry_after=verdict.retry_after_s,
-            )
-            return error_response(err, extra=header)
-        if verdict.status == 429:
-            msg = (
-                f"Too many requests; current limit of IP({ip}) is {limits.limit} requests per minute. "
-                "Please use the websocket for live updates to avoid polling the API."
-            )
-            return error_response(RateLimited(-1003, msg, retry_after=verdict.retry_after_s), extra=header)
-        response = await handler(request)
-        response.headers.update(header)
-        return response
-
-    return middleware
+    verdict = limits.charge(ip, weight, now)
+    header = {"X-MBX-USED-WEIGHT-1M": str(verdict.used)}
+    if verdict.status == 418:
+        err: RateLimited | IpBanned = IpBanned(
+            -1003,
+            f"Way too many requests; IP({ip}) banned until {now + verdict.retry_after_s * 1000}. "
+            "Please use the websocket for live updates to avoid bans.",
+            retry_after=verdict.retry_after_s,
+        )
+        return error_response(err, extra=header)
+    if verdict.status == 429:
+        msg = (
+            f"Too many requests; current limit of IP({ip}) is {limits.limit} requests per minute. "
+            "Please use the websocket for live updates to avoid polling the API."
+        )
+        return error_response(RateLimited(-1003, msg, retry_after=verdict.retry_after_s), extra=header)
+    response = await handler(request)
+    response.headers.update(header)
+    return response

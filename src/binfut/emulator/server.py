@@ -3,7 +3,8 @@
 Rules kept here: the server binds ``config.host`` (127.0.0.1 by default) and port 0 picks a free
 port, read back from the bound socket; URLs are ``http://HOST:PORT`` (REST) and ``ws://HOST:PORT``
 (WebSocket; streams under ``/ws``, ``/stream``, ``/public``, ``/market``, ``/private``, the WebSocket
-API at ``/ws-fapi/v1``). Stopping tears down the aiohttp runner, which ends the clock task.
+API at ``/ws-fapi/v1``). Stopping tears down the aiohttp runner, which ends the clock task and drops
+the application's hold on the exchange (only the caller's RunningEmulator / EmulatorThread keeps it).
 
 ``binfut exchange serve`` argv (handled by :func:`serve_main`)::
 
@@ -113,7 +114,11 @@ async def _start(config: EmulatorConfig | None, exchange: LocalExchange | None, 
     runner = web.AppRunner(create_app(exchange), access_log=None, handle_signals=False)
     await runner.setup()
     site = web.TCPSite(runner, cfg.host, cfg.port, reuse_address=True)
-    await site.start()
+    try:
+        await site.start()
+    except BaseException:
+        await runner.cleanup()  # e.g. the port is taken: stop the clock task, release the exchange
+        raise
     port = cfg.port
     for address in runner.addresses:
         if isinstance(address, tuple) and len(address) >= 2:

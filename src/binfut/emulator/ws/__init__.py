@@ -20,8 +20,9 @@ from typing import Any
 
 from aiohttp import web
 
+from binfut.emulator._http import release_on_cleanup
 from binfut.emulator.ws.api import api_handler
-from binfut.emulator.ws.hub import StreamHub
+from binfut.emulator.ws.hub import WS_HUB_KEY, StreamHub
 from binfut.emulator.ws.market import stream_handler
 from binfut.emulator.ws.timers import Timers
 
@@ -29,8 +30,6 @@ __all__ = ["PREFIXES", "WS_HUB_KEY", "StreamHub", "setup_ws"]
 
 PREFIXES = ("", "/public", "/market", "/private")
 """URL prefixes the stream endpoints are served under (the legacy root and the 2025 split)."""
-
-WS_HUB_KEY = web.AppKey("binfut.ws_hub", StreamHub)
 
 
 def setup_ws(app: web.Application, exchange: Any, *, max_queue_bytes: int = 16 * 1024 * 1024) -> None:
@@ -50,20 +49,24 @@ def setup_ws(app: web.Application, exchange: Any, *, max_queue_bytes: int = 16 *
     hub = StreamHub(exchange, Timers(exchange.clock))
     hub.max_queue_bytes = max_queue_bytes
     app[WS_HUB_KEY] = hub
-    raw = stream_handler(hub, combined=False)
-    combined = stream_handler(hub, combined=True)
+    release_on_cleanup(app, WS_HUB_KEY)
+    raw = stream_handler(combined=False)
+    combined = stream_handler(combined=True)
     for prefix in PREFIXES:
         app.router.add_get(prefix + "/ws", raw)
         app.router.add_get(prefix + "/ws/{streams:.+}", raw)
         app.router.add_get(prefix + "/stream", combined)
-    app.router.add_get("/ws-fapi/v1", api_handler(hub))
+    app.router.add_get("/ws-fapi/v1", api_handler())
+    app.on_startup.append(_start_hub)
+    app.on_shutdown.append(_stop_hub)
 
-    async def on_startup(_app: web.Application) -> None:
-        hub.start()
 
-    async def on_shutdown(_app: web.Application) -> None:
-        # Close WebSockets before the runner waits for handlers (aiohttp's graceful-shutdown rule).
-        hub.stop()
+# Module-level (not closures over the hub): aiohttp's process-wide middleware cache keeps the
+# application, so nothing the application holds may reach the hub once cleanup removed WS_HUB_KEY.
+async def _start_hub(app: web.Application) -> None:
+    app[WS_HUB_KEY].start()
 
-    app.on_startup.append(on_startup)
-    app.on_shutdown.append(on_shutdown)
+
+async def _stop_hub(app: web.Application) -> None:
+    # Close WebSockets before the runner waits for handlers (aiohttp's graceful-shutdown rule).
+    app[WS_HUB_KEY].stop()

@@ -26,7 +26,7 @@ from aiohttp import WSMsgType, web
 
 from binfut.emulator._http import status_for
 from binfut.emulator.auth import check_timestamp
-from binfut.emulator.ws.hub import StreamHub
+from binfut.emulator.ws.hub import WS_HUB_KEY, StreamHub
 from binfut.emulator.ws.session import Session
 from binfut.errors import ApiError, AuthenticationError, BadSignature, InvalidRequest, IpBanned, RateLimited
 
@@ -242,10 +242,11 @@ class WsApiConnection:
         return limits
 
 
-def api_handler(hub: StreamHub) -> Any:
-    """aiohttp handler of ``/ws-fapi/v1``."""
+def api_handler() -> Any:
+    """aiohttp handler of ``/ws-fapi/v1`` (the hub is ``request.app[WS_HUB_KEY]``)."""
 
     async def handler(request: web.Request) -> web.StreamResponse:
+        hub = request.app[WS_HUB_KEY]
         ws = web.WebSocketResponse(autoping=False, compress=False, timeout=5.0, max_msg_size=1 << 20)
         await ws.prepare(request)
         session = Session(

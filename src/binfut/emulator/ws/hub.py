@@ -15,6 +15,8 @@ import asyncio
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
+from aiohttp import web
+
 from binfut.emulator.ws.names import StreamSpec
 from binfut.emulator.ws.session import Session, text_frame
 from binfut.emulator.ws.timers import TimerHandle, Timers
@@ -24,7 +26,7 @@ if TYPE_CHECKING:
     from binfut.emulator.ws.feeds import MarketFeeds
     from binfut.emulator.ws.user import UserStreams
 
-__all__ = ["MAX_STREAMS", "Cadence", "StreamHub"]
+__all__ = ["MAX_STREAMS", "WS_HUB_KEY", "Cadence", "StreamHub"]
 
 MAX_STREAMS = 1024  # streams per connection
 SWEEP_MS = 1000  # housekeeping period: listenKey expiry and connection faults
@@ -236,6 +238,11 @@ class StreamHub:
                     session.abort("fault: ws_disconnect")
         if self.sessions:
             self._arm_sweep()
+
+
+WS_HUB_KEY = web.AppKey("binfut.ws_hub", StreamHub)
+"""The application's :class:`StreamHub`; the WebSocket handlers read it from ``request.app`` (never from a
+closure) and cleanup removes it, so a stopped server keeps no hub (nor exchange) alive."""
 
 
 def session_label(session: Session) -> str:

@@ -20,7 +20,7 @@ from typing import Any
 import msgspec
 from aiohttp import WSCloseCode, WSMsgType, web
 
-from binfut.emulator.ws.hub import MAX_STREAMS, StreamHub
+from binfut.emulator.ws.hub import MAX_STREAMS, WS_HUB_KEY, StreamHub
 from binfut.emulator.ws.names import StreamSpec, parse_stream
 from binfut.emulator.ws.session import Session
 
@@ -147,10 +147,14 @@ def _url_streams(request: web.Request, combined: bool) -> list[str]:
     return names
 
 
-def stream_handler(hub: StreamHub, *, combined: bool) -> Any:
-    """aiohttp handler for one stream endpoint (``/ws...`` when ``combined`` is False, ``/stream``)."""
+def stream_handler(*, combined: bool) -> Any:
+    """aiohttp handler for one stream endpoint (``/ws...`` when ``combined`` is False, ``/stream``).
+
+    The hub is ``request.app[WS_HUB_KEY]``.
+    """
 
     async def handler(request: web.Request) -> web.StreamResponse:
+        hub = request.app[WS_HUB_KEY]
         names = _url_streams(request, combined)
         specs, _unknown = parse_names(names)
         if len(specs) > MAX_STREAMS:

@@ -112,7 +112,7 @@ class Session:
         on_closed: Callable[[Session], None] | None = None,
     ) -> None:
         self.ws = ws
-        self._transport: asyncio.Transport | None = request.transport  # type: ignore[assignment]
+        self._transport: asyncio.Transport | None = request.transport
         self._protocol: Any = request.protocol
         self._timers = timers
         self._loop = asyncio.get_running_loop()
