@@ -10,6 +10,9 @@ Rules kept here (Binance "Endpoint Security Type" and "SIGNED Endpoint Security"
   -1130 recvWindow above 60000, -1021 outside the window, -1022 bad signature;
 - the timing rule is exactly Binance's: accept when
   ``timestamp < serverTime + 1000 and serverTime - timestamp <= recvWindow`` (recvWindow default 5000);
+  both windows are real time (they absorb network latency), so on a clock sped up ``speed`` times
+  they are ``speed`` times as many simulated ms: a request 20 ms in transit is 6 s late in simulated
+  time at speed 300, and must still pass;
 - server time is the exchange's clock plus any ``clock_skew`` fault; nothing here reads wall time.
 """
 
@@ -96,15 +99,18 @@ def signed_payload(query: str, body: str) -> bytes:
     return (_without_signature(query) + _without_signature(body)).encode()
 
 
-def check_timestamp(params: Mapping[str, str], server_time_ms: int, max_recv_window_ms: int = 60_000) -> None:
-    """Apply the timing-security rule to ``timestamp`` / ``recvWindow``.
+def check_timestamp(
+    params: Mapping[str, str], server_time_ms: int, max_recv_window_ms: int = 60_000, *, speed: float = 1.0
+) -> None:
+    """Apply the timing-security rule to ``timestamp`` / ``recvWindow`` (``speed``: the clock's, see the module rules).
 
     Raises
     ------
     InvalidRequest
         -1102 no timestamp, -1100 a non-numeric one, -1130 a recvWindow above the maximum.
     TimestampOutOfWindow
-        -1021: ``timestamp >= serverTime + 1000`` or ``serverTime - timestamp > recvWindow``.
+        -1021: ``timestamp >= serverTime + 1000`` or ``serverTime - timestamp > recvWindow`` (each
+        window times ``speed``).
     """
     raw_ts = params.get("timestamp")
     if not raw_ts:
@@ -123,7 +129,7 @@ def check_timestamp(params: Mapping[str, str], server_time_ms: int, max_recv_win
     if recv_window > max_recv_window_ms or recv_window <= 0:
         raise InvalidRequest(-1130, "Data sent for parameter 'recvWindow' is not valid.")
     timestamp = int(raw_ts)
-    if not (timestamp < server_time_ms + 1000 and server_time_ms - timestamp <= recv_window):
+    if not (timestamp < server_time_ms + 1000 * speed and server_time_ms - timestamp <= recv_window * speed):
         raise TimestampOutOfWindow(-1021, "Timestamp for this request is outside of the recvWindow.")
 
 
@@ -134,6 +140,8 @@ def authenticate(
     parsed: ParsedRequest,
     server_time_ms: int,
     max_recv_window_ms: int = 60_000,
+    *,
+    speed: float = 1.0,
 ) -> ApiAccount | None:
     """Check the API key, and for signed endpoints the timestamp and the signature.
 
@@ -161,7 +169,7 @@ def authenticate(
     signature = parsed.params.get("signature")
     if not signature:
         raise InvalidRequest(-1102, "Mandatory parameter 'signature' was not sent, was empty/null, or malformed.")
-    check_timestamp(parsed.params, server_time_ms, max_recv_window_ms)
+    check_timestamp(parsed.params, server_time_ms, max_recv_window_ms, speed=speed)
     if account.verify(signed_payload(parsed.query, parsed.body), signature):
         return account
     # The official SDK signs the merged parameters and sends them all in the query string, then
@@ -187,6 +195,7 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
             parsed,
             exchange.server_time_ms(),
             exchange.config.max_recv_window_ms,
+            speed=exchange.config.speed,
         )
         if account is not None:
             request[ACCOUNT_KEY] = account

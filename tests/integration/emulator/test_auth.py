@@ -6,7 +6,7 @@ from urllib.parse import quote, urlencode
 
 import pytest
 
-from integration.emulator.conftest import Served
+from integration.emulator.conftest import Served, make_exchange, serve
 from integration.emulator.support import assert_error
 
 ORDER = {
@@ -73,6 +73,19 @@ async def test_timestamp_window_both_sides(served: Served) -> None:
     # recvWindow is capped at 60000
     assert (await api.call("balance", timestamp=now, recv_window=60_000)).status == 200
     assert_error(await api.call("balance", timestamp=now, recv_window=60_001), -1130, 400)
+
+
+@pytest.mark.asyncio
+async def test_the_timestamp_windows_are_real_time_on_a_sped_up_clock() -> None:
+    # at speed 300, 20 real ms in transit are 6 simulated s: the windows widen by the clock's speed
+    async for served in serve(make_exchange(speed=300)):
+        api = served.api
+        now = served.exchange.server_time_ms()
+        assert (await api.call("balance", timestamp=now - 6_000)).status == 200
+        assert (await api.call("balance", timestamp=now - 1_500_000)).status == 200  # 5000 ms * 300
+        assert_error(await api.call("balance", timestamp=now - 1_500_001), -1021, 400)
+        assert (await api.call("balance", timestamp=now + 299_999)).status == 200  # 1000 ms * 300 ahead
+        assert_error(await api.call("balance", timestamp=now + 300_000), -1021, 400)
 
 
 @pytest.mark.asyncio

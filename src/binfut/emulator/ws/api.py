@@ -168,7 +168,7 @@ class WsApiConnection:
         signature = params.get("signature")
         if not signature:
             raise InvalidRequest(-1102, "Mandatory parameter 'signature' was not sent, was empty/null, or malformed.")
-        check_timestamp(params, now, self.exchange.config.max_recv_window_ms)
+        check_timestamp(params, now, self.exchange.config.max_recv_window_ms, speed=self.exchange.config.speed)
         raw, encoded = signature_payloads(params)
         if not (account.verify(raw, signature) or account.verify(encoded, signature)):
             raise BadSignature(-1022, "Signature for this request is not valid.")
@@ -186,7 +186,7 @@ class WsApiConnection:
         if self.account is not None:
             # A logged-on session authorizes the request; a timestamp, when sent, is still checked.
             if security.signed and "timestamp" in params:
-                check_timestamp(params, now, self.exchange.config.max_recv_window_ms)
+                check_timestamp(params, now, self.exchange.config.max_recv_window_ms, speed=self.exchange.config.speed)
             return self.account
         if not api_key:
             raise InvalidRequest(-1102, "Mandatory parameter 'apiKey' was not sent, was empty/null, or malformed.")
