@@ -433,10 +433,8 @@ class MarketFeeds:
         dirty.clear()
         now = self.hub.now_ms()
         mini = spec.kind in ("miniTicker", "allMiniTicker")
-        events = [
-            (_mini_event if mini else _ticker_event)(self.source.ticker(s, now), now)  # type: ignore[operator]
-            for s in symbols
-        ]
+        make: Callable[[dict[str, Any], int], MiniTicker | Ticker] = _mini_event if mini else _ticker_event
+        events = [make(self.source.ticker(s, now), now) for s in symbols]
         if spec.kind.startswith("all"):
             self.hub.publish(name, encode(events))
         else:
