@@ -301,12 +301,17 @@ def cross(ex: Any, price: str, qty: str = "0.010") -> None:
 
 
 @asynccontextmanager
-async def fast_exchange() -> AsyncIterator[RunningEmulator]:
-    """A local exchange on an accelerated clock with no simulated market: only ``cross`` trades."""
-    async with start_emulator(EmulatorConfig(simulate=False, speed=FAST, symbols=("BTCUSDT",))) as running:
+async def fast_exchange() -> AsyncIterator[tuple[RunningEmulator, aiohttp.ClientSession, WsClient]]:
+    """A local exchange on an accelerated clock with no simulated market (only ``cross`` trades), an
+    HTTP session and a ``btcusdt@kline_1m`` stream."""
+    async with (
+        start_emulator(EmulatorConfig(simulate=False, speed=FAST, symbols=("BTCUSDT",))) as running,
+        aiohttp.ClientSession() as http,
+        await WsClient.connect(running.ws_url + "/ws/btcusdt@kline_1m") as cl,
+    ):
         for account in ("mm", "taker"):
             running.exchange.venue.open_account(account, {"USDT": Decimal(10_000_000)}, unlimited=True)
-        yield running
+        yield running, http, cl
 
 
 async def kline_frames(cl: WsClient, done: Callable[[list[Any]], bool], seconds: float = 3.0) -> list[Any]:
@@ -351,11 +356,7 @@ def check_closed(bars: list[Any], rows: dict[int, list[Any]]) -> list[Any]:
 
 @pytest.mark.asyncio
 async def test_kline_closes_every_quiet_interval_with_a_flat_bar() -> None:
-    async with (
-        fast_exchange() as running,
-        aiohttp.ClientSession() as http,
-        await WsClient.connect(running.ws_url + "/ws/btcusdt@kline_1m") as cl,
-    ):
+    async with fast_exchange() as (running, http, cl):
         ex = running.exchange
         cross(ex, "50000.0")
         cross(ex, "50010.0", "0.020")
@@ -372,11 +373,7 @@ async def test_kline_closes_every_quiet_interval_with_a_flat_bar() -> None:
 
 @pytest.mark.asyncio
 async def test_kline_after_a_stalled_loop_sends_the_skipped_intervals() -> None:
-    async with (
-        fast_exchange() as running,
-        aiohttp.ClientSession() as http,
-        await WsClient.connect(running.ws_url + "/ws/btcusdt@kline_1m") as cl,
-    ):
+    async with fast_exchange() as (running, http, cl):
         ex = running.exchange
         cross(ex, "50000.0")
         # The loop stalls for ~5.5 simulated minutes: the bar's close timer cannot run before the next trade.

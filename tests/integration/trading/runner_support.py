@@ -6,6 +6,9 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
+from binfut.client import Client
+from binfut.matching import default_specs
+from binfut.trading.feed import BarFeed, fetch_feed
 from binfut.trading.runner import RunnerStatus, RunSummary
 
 BOUND = 30.0  # real seconds any run may take before the test fails
@@ -34,3 +37,14 @@ async def run_until(runner: Any, done: Callable[[RunnerStatus], bool], duration_
 async def run_until_orders(runner: Any, n: int, duration_s: float = 20.0) -> RunSummary:
     """Run ``runner`` until ``n`` orders were sent (a loaded machine makes fewer bars per second: count, don't time)."""
     return await run_until(runner, lambda status: status.orders_sent >= n, duration_s)
+
+
+async def exchange_feed(rest_url: str, clock: Any, summary: RunSummary, **kwargs: Any) -> BarFeed:
+    """The exchange's BTCUSDT 1m klines (REST) over the span of the bars a run saw (``kwargs``: ``fetch_feed``'s)."""
+    bars = summary.bar_open_times
+    with Client(env="local", base_url=rest_url, clock=clock) as client:
+        return await asyncio.wait_for(
+            asyncio.to_thread(fetch_feed, client, "BTCUSDT", "1m", bars[0], bars[-1] + 60_000, default_specs()["BTCUSDT"],
+                              **kwargs),
+            BOUND,
+        )

@@ -21,16 +21,15 @@ from types import SimpleNamespace
 import pytest
 import pytest_asyncio
 
-from binfut.client import AsyncClient, Client
+from binfut.client import AsyncClient
 from binfut.emulator import EmulatorConfig, RunningEmulator, start_emulator
 from binfut.emulator.ws import WS_HUB_KEY
 from binfut.errors import ConfigError
-from binfut.matching import NewOrder, default_specs
+from binfut.matching import NewOrder
 from binfut.strategy import Bar, Context, MACross, MACrossConfig, Strategy
 from binfut.trading import BacktestConfig, run_backtest
-from binfut.trading.feed import fetch_feed
 from binfut.trading.live import MAINNET_REFUSAL, LiveConfig, LiveRunner, check_mainnet
-from integration.trading.runner_support import run_until_orders
+from integration.trading.runner_support import exchange_feed, run_until_orders
 
 D = Decimal
 KEY, SECRET = "liveRunnerKey0001", "liveRunnerSecret0001"
@@ -83,12 +82,9 @@ async def test_live_ma_cross_trades_for_real_and_its_portfolio_is_the_exchanges(
     assert result.final_wallet == result.initial_balance + result.realized_pnl - result.fees + result.funding
     assert all(o.client_order_id.startswith("lv") for o in result.orders)
     # the same orders as a backtest over the exchange's klines of the bars the live run saw
-    bars = result.bar_open_times
-    with Client(env="local", base_url=venue.emulator.rest_url, clock=venue.client.clock) as client:
-        feed = await asyncio.wait_for(asyncio.to_thread(fetch_feed, client, "BTCUSDT", "1m", bars[0], bars[-1] + 60_000,
-                                                        default_specs()["BTCUSDT"]), BOUND)
+    feed = await exchange_feed(venue.emulator.rest_url, venue.client.clock, result)
     backtest = run_backtest(MACross(strategy.config), feed, BacktestConfig(engine="events"))
-    assert list(feed.open_ms) == bars  # the live run saw every bar the exchange made in that span
+    assert list(feed.open_ms) == result.bar_open_times  # the live run saw every bar the exchange made in that span
     assert [(o.bar_time_ms, o.side, o.quantity, o.type) for o in result.orders] == [
         (f.time_ms, f.side, f.qty, f.order_type) for f in backtest.fills]
 

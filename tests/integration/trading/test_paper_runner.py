@@ -37,7 +37,7 @@ from binfut.trading.dashboard import run_live_with_dashboard, status_line
 from binfut.trading.feed import fetch_feed
 from binfut.trading.paper import PaperConfig, PaperRunner, bar_messages
 from binfut.trading.risk import RiskConfig
-from integration.trading.runner_support import run_until, run_until_orders
+from integration.trading.runner_support import exchange_feed, run_until, run_until_orders
 
 D = Decimal
 BTC = default_specs()["BTCUSDT"]
@@ -209,10 +209,8 @@ async def test_bars_the_stream_skipped_are_read_back_over_rest_and_replayed_in_o
         runner = SkippingPaperRunner(strategy, clock=clock, urls=Urls.local(emu.rest_url),
                                      config=PaperConfig(seed=3, warmup_bars=0))
         result = await run_until(runner, lambda status: status.bars >= 8)
-        bars = result.bar_open_times
-        with Client(env="local", base_url=emu.rest_url, clock=clock) as client:
-            feed = await asyncio.wait_for(asyncio.to_thread(fetch_feed, client, "BTCUSDT", "1m", bars[0], bars[-1] + 60_000, BTC),
-                                          BOUND)
+        feed = await exchange_feed(emu.rest_url, clock, result)
+    bars = result.bar_open_times
     backtest = run_backtest(MACross(msgspec.structs.replace(strategy.config)), feed, BacktestConfig(engine="events"))
 
     assert len(runner.dropped) == 2 and runner.dropped[1] == runner.dropped[0] + 60_000
@@ -233,10 +231,8 @@ async def test_paper_on_the_live_streams_of_a_local_exchange_makes_the_backtests
         clock = emu.exchange.clock
         runner = PaperRunner(strategy, clock=clock, urls=Urls.local(emu.rest_url), config=PaperConfig(seed=3))
         result = await run_until_orders(runner, 3)
-        bars = result.bar_open_times
-        with Client(env="local", base_url=emu.rest_url, clock=clock) as client:
-            feed = await asyncio.wait_for(asyncio.to_thread(fetch_feed, client, "BTCUSDT", "1m", bars[0], bars[-1] + 60_000, BTC),
-                                          BOUND)
+        feed = await exchange_feed(emu.rest_url, clock, result)
+    bars = result.bar_open_times
     backtest = run_backtest(MACross(msgspec.structs.replace(strategy.config)), feed, BacktestConfig(engine="events"))
 
     # exactly the exchange's bars of that span

@@ -18,17 +18,16 @@ from decimal import Decimal
 
 import pytest
 
-from binfut.client import AsyncClient, Client
+from binfut.client import AsyncClient
 from binfut.config import Urls
 from binfut.emulator import EmulatorConfig, EmulatorThread
 from binfut.matching import default_specs
 from binfut.strategy import MACross, MACrossConfig, ma_cross_signals
 from binfut.trading import BacktestConfig, BarFeed, run_backtest
-from binfut.trading.feed import fetch_feed
 from binfut.trading.live import LiveConfig, LiveRunner
 from binfut.trading.paper import PaperConfig, PaperRunner
 from binfut.trading.runner import RunSummary
-from integration.trading.runner_support import run_until_orders
+from integration.trading.runner_support import exchange_feed, run_until_orders
 
 D = Decimal
 KEY, SECRET = "warmupKey00000001", "warmupSecret00000001"
@@ -55,10 +54,7 @@ def ma_cross(long_window: int = 10) -> MACross:
 
 async def exchange_bars(emu: EmulatorThread, summary: RunSummary) -> BarFeed:
     """The exchange's klines over the span of the bars the run saw."""
-    bars = summary.bar_open_times
-    with Client(env="local", base_url=emu.rest_url, clock=emu.running.exchange.clock) as client:
-        return await asyncio.wait_for(asyncio.to_thread(fetch_feed, client, "BTCUSDT", "1m", bars[0], bars[-1] + MINUTE, BTC,
-                                                        with_mark=False, with_funding=False), BOUND)
+    return await exchange_feed(emu.rest_url, emu.running.exchange.clock, summary, with_mark=False, with_funding=False)
 
 
 def assert_one_series(summary: RunSummary, feed: BarFeed) -> None:
