@@ -8,6 +8,7 @@ from typing import Any
 
 from binfut.client import Client
 from binfut.matching import default_specs
+from binfut.protocol import events as ev
 from binfut.trading.feed import BarFeed, fetch_feed
 from binfut.trading.runner import RunnerStatus, RunSummary
 
@@ -48,3 +49,21 @@ async def exchange_feed(rest_url: str, clock: Any, summary: RunSummary, **kwargs
                               **kwargs),
             BOUND,
         )
+
+
+class SkipClosedBars:
+    """Runner mixin: loses the closed klines of the 3rd and 4th bars, as a reconnect across two bar closes would."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.closed_seen = 0
+        self.dropped: list[int] = []
+
+    def _post_market(self, message: Any) -> None:
+        data = message.data
+        if isinstance(data, ev.Kline) and data.kline.is_closed:
+            self.closed_seen += 1
+            if self.closed_seen in (3, 4):
+                self.dropped.append(data.kline.start_time_ms)
+                return
+        super()._post_market(message)  # type: ignore[misc]

@@ -27,9 +27,9 @@ from binfut.emulator.ws import WS_HUB_KEY
 from binfut.errors import ConfigError
 from binfut.matching import NewOrder
 from binfut.strategy import Bar, Context, MACross, MACrossConfig, Strategy
-from binfut.trading import BacktestConfig, run_backtest
+from binfut.trading import BacktestConfig, BarGap, run_backtest
 from binfut.trading.live import MAINNET_REFUSAL, LiveConfig, LiveRunner, check_mainnet
-from integration.trading.runner_support import exchange_feed, run_until_orders
+from integration.trading.runner_support import SkipClosedBars, exchange_feed, run_until, run_until_orders
 
 D = Decimal
 KEY, SECRET = "liveRunnerKey0001", "liveRunnerSecret0001"
@@ -87,6 +87,29 @@ async def test_live_ma_cross_trades_for_real_and_its_portfolio_is_the_exchanges(
     assert list(feed.open_ms) == result.bar_open_times  # the live run saw every bar the exchange made in that span
     assert [(o.bar_time_ms, o.side, o.quantity, o.type) for o in result.orders] == [
         (f.time_ms, f.side, f.qty, f.order_type) for f in backtest.fills]
+
+
+class SkippingLiveRunner(SkipClosedBars, LiveRunner):
+    """A live runner whose kline stream loses two bars."""
+
+
+@pytest.mark.asyncio
+async def test_bars_the_stream_skipped_are_read_back_and_traded_on_as_in_a_backtest(venue: Venue) -> None:
+    strategy = MACross(MACrossConfig(short_window=2, long_window=3, quantity=D("0.01")))
+    runner = SkippingLiveRunner(strategy, venue.client, config=LiveConfig(seed=2, warmup_bars=0, flatten_on_stop=True))
+
+    result = await run_until(runner, lambda status: status.bars >= 8)
+
+    feed = await exchange_feed(venue.emulator.rest_url, venue.client.clock, result)
+    backtest = run_backtest(MACross(strategy.config), feed, BacktestConfig(engine="events"))
+    dropped = runner.dropped
+    assert len(dropped) == 2 and result.gaps == [BarGap(symbol="BTCUSDT", first_open_ms=dropped[0],
+                                                        next_open_ms=dropped[1] + 60_000, filled=2)]
+    assert list(feed.open_ms) == result.bar_open_times and set(dropped) <= set(result.bar_open_times)
+    # the strategy traded on the bars read back as on streamed ones, waiting for each order's events
+    entries = [o for o in result.orders if o.tag != "flatten"]
+    assert [(o.bar_time_ms, o.side, o.quantity) for o in entries] == [(f.time_ms, f.side, f.qty) for f in backtest.fills]
+    assert all(o.status == "FILLED" for o in result.orders) and result.extra["resyncs"] == 0
 
 
 class OpenEverything(Strategy):

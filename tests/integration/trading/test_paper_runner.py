@@ -37,7 +37,7 @@ from binfut.trading.dashboard import run_live_with_dashboard, status_line
 from binfut.trading.feed import fetch_feed
 from binfut.trading.paper import PaperConfig, PaperRunner, bar_messages
 from binfut.trading.risk import RiskConfig
-from integration.trading.runner_support import exchange_feed, run_until, run_until_orders
+from integration.trading.runner_support import SkipClosedBars, exchange_feed, run_until, run_until_orders
 
 D = Decimal
 BTC = default_specs()["BTCUSDT"]
@@ -182,22 +182,8 @@ def test_a_replay_with_a_hole_records_the_gap_and_goes_on(feeds: tuple[BarFeed, 
     assert result.bars == BARS - 3 and not set(hole) & set(result.bar_open_times)
 
 
-class SkippingPaperRunner(PaperRunner):
-    """Loses the closed klines of the 3rd and 4th bars it is sent, as a reconnect across two bar closes would."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.closed_seen = 0
-        self.dropped: list[int] = []
-
-    def _post_market(self, message: Any) -> None:
-        data = message.data
-        if isinstance(data, ev.Kline) and data.kline.is_closed:
-            self.closed_seen += 1
-            if self.closed_seen in (3, 4):
-                self.dropped.append(data.kline.start_time_ms)
-                return
-        super()._post_market(message)
+class SkippingPaperRunner(SkipClosedBars, PaperRunner):
+    """A paper runner whose kline stream loses two bars."""
 
 
 @pytest.mark.asyncio
