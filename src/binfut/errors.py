@@ -20,15 +20,26 @@
     │   ├── LocalProtocolError                      we were about to send something Binance forbids
     │   │   └── FilterViolation(field, value, rule) exchangeInfo filter refused locally
     │   └── RemoteProtocolError                     the peer sent something we cannot decode
+    ├── SubscriptionError(code, msg)                a stream control request (SUBSCRIBE, ...) was refused
+    ├── ConsumerOverflow                            a stream consumer with the ``raise`` policy fell behind
+    ├── RiskRefused(reason)                         the risk manager refused an order or a setting
+    ├── DataError                                   a data-store problem (nothing sent to Binance)
+    │   ├── StoreWriteError (+ OSError)             the disk refused a write (path, errno): full, read-only, ...
+    │   ├── ChecksumMismatch(path, ...)             a bulk archive does not match its .CHECKSUM
+    │   └── ArchiveFormatError(path)                not data.binance.vision's file names or columns
     └── ConfigError
 
-Rules kept here: the code is parsed once, when the error is built (``error_from_payload``), never
-re-parsed from text; the client raises with :data:`API_ERRORS` and the local exchange answers with the
-same table (``http_status_for``), so both sides agree on every code.
+Rules kept here: every binfut exception is defined in this module (the modules that raise one
+re-export it: ``binfut.stream``, ``binfut.trading.risk``, ``binfut.data.errors``), and this module
+imports no other binfut module; the code is parsed once, when the error is built
+(``error_from_payload``), never re-parsed from text; the client raises with :data:`API_ERRORS` and the
+local exchange answers with the same table (``http_status_for``), so both sides agree on every code.
 """
 
 from __future__ import annotations
 
+import errno as _errno
+import os
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
@@ -37,13 +48,17 @@ __all__ = [
     "API_ERRORS",
     "ERROR_NAMES",
     "ApiError",
+    "ArchiveFormatError",
     "AuthenticationError",
     "BadSignature",
     "BanInForce",
     "BinfutError",
+    "ChecksumMismatch",
     "ConfigError",
     "ConnectError",
     "ConnectTimeout",
+    "ConsumerOverflow",
+    "DataError",
     "ExecutionStatusUnknown",
     "FilterViolation",
     "InvalidRequest",
@@ -54,6 +69,9 @@ __all__ = [
     "RateLimited",
     "ReadTimeout",
     "RemoteProtocolError",
+    "RiskRefused",
+    "StoreWriteError",
+    "SubscriptionError",
     "TimestampOutOfWindow",
     "TransportError",
     "UnknownOrder",
@@ -135,6 +153,89 @@ class RemoteProtocolError(ProtocolError):
     def __init__(self, message: str, *, path: str | None = None) -> None:
         super().__init__(message)
         self.path = path
+
+
+# --- streams ---------------------------------------------------------------------------------------
+
+
+class SubscriptionError(BinfutError):
+    """The server rejected a control request (``{"error":{"code","msg"}}``, codes 0-3)."""
+
+    def __init__(self, code: int, msg: str) -> None:
+        super().__init__(f"control request rejected: {msg} (code {code})")
+        self.code = code
+        self.msg = msg
+
+
+class ConsumerOverflow(BinfutError):
+    """A consumer with the ``raise`` policy fell ``maxsize`` messages behind; it is closed."""
+
+
+# --- trading -------------------------------------------------------------------------------------
+
+
+class RiskRefused(BinfutError):
+    """An order or a setting refused by the risk manager (``reason`` says which limit)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+# --- market-data store (nothing sent to Binance) -------------------------------------------------
+
+
+class DataError(BinfutError):
+    """A problem of the local market-data store (reading, writing or importing files)."""
+
+
+class StoreWriteError(DataError, OSError):
+    """The file system refused a write; what was written before is intact.
+
+    Attributes
+    ----------
+    path : the file or directory being written
+    errno : the OS error number (``errno.ENOSPC`` for a full disk, ``EACCES``/``EROFS`` ...)
+    """
+
+    def __init__(self, path: str | os.PathLike[str], err: OSError, *, doing: str = "write") -> None:
+        self.path = os.fspath(path)
+        code = err.errno if err.errno is not None else 0
+        super().__init__(code, _explain_write(code, err, doing, self.path))
+        self.errno = code
+
+    def __str__(self) -> str:
+        return str(self.args[1])
+
+
+def _explain_write(code: int, err: OSError, doing: str, path: str) -> str:
+    reason = {
+        _errno.ENOSPC: "the disk is full",
+        _errno.EDQUOT: "the disk quota is exceeded",
+        _errno.EACCES: "permission denied",
+        _errno.EPERM: "operation not permitted",
+        _errno.EROFS: "the file system is read-only",
+    }.get(code, err.strerror or type(err).__name__)
+    return f"cannot {doing} {path}: {reason} (errno {code}); data written before this point is intact"
+
+
+class ChecksumMismatch(DataError):
+    """A bulk archive's SHA-256 differs from its ``.CHECKSUM`` file; nothing was imported."""
+
+    def __init__(self, path: str | os.PathLike[str], expected: str, actual: str) -> None:
+        self.path, self.expected, self.actual = os.fspath(path), expected, actual
+        super().__init__(
+            f"checksum mismatch for {self.path}: .CHECKSUM says sha256 {expected}, the file hashes to {actual}; "
+            "nothing was imported (download the file again)"
+        )
+
+
+class ArchiveFormatError(DataError):
+    """A file that does not follow the data.binance.vision naming or column layout."""
+
+    def __init__(self, path: str | os.PathLike[str], problem: str) -> None:
+        self.path = os.fspath(path)
+        super().__init__(f"{self.path}: {problem}")
 
 
 # --- API errors: Binance answered {"code", "msg"} -------------------------------------------------

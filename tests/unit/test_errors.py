@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 import re
 from pathlib import Path
 
@@ -66,3 +68,53 @@ def test_transport_errors_are_a_separate_branch() -> None:
     assert issubclass(E.ReadTimeout, TimeoutError)
     assert not issubclass(E.TransportError, E.ApiError)
     assert issubclass(E.FilterViolation, E.LocalProtocolError)
+
+
+def _binfut_error_classes() -> set[type[E.BinfutError]]:
+    """Every subclass of ``BinfutError`` that a binfut module defines (after importing them all)."""
+    import binfut
+
+    for info in pkgutil.walk_packages(binfut.__path__, "binfut."):
+        try:
+            importlib.import_module(info.name)
+        except ModuleNotFoundError as exc:
+            # A module behind a missing optional extra (pandas, typer, ...) is skipped, a broken one is not.
+            if (exc.name or "").partition(".")[0] == "binfut":
+                raise
+    found: set[type[E.BinfutError]] = set()
+    todo: list[type[E.BinfutError]] = [E.BinfutError]
+    while todo:
+        for sub in todo.pop().__subclasses__():
+            if sub not in found:
+                found.add(sub)
+                todo.append(sub)
+    return {cls for cls in found if cls.__module__.partition(".")[0] == "binfut"}
+
+
+def test_every_binfut_error_is_defined_in_binfut_errors() -> None:
+    classes = _binfut_error_classes()
+
+    assert {E.SubscriptionError, E.ConsumerOverflow, E.RiskRefused, E.DataError, E.StoreWriteError} <= classes
+    strays = sorted(f"{cls.__module__}.{cls.__qualname__}" for cls in classes if cls.__module__ != "binfut.errors")
+    assert not strays, f"define these in binfut/errors.py (and re-export them where they are raised): {strays}"
+    undocumented = sorted(cls.__name__ for cls in classes if cls.__name__ not in (E.__doc__ or ""))
+    assert not undocumented, f"add these to the tree in binfut.errors' docstring: {undocumented}"
+    unexported = sorted(cls.__name__ for cls in classes if cls.__name__ not in E.__all__)
+    assert not unexported, f"add these to binfut.errors.__all__: {unexported}"
+
+
+def test_the_moved_errors_are_still_importable_where_they_are_raised() -> None:
+    from binfut import data, stream, trading
+    from binfut.data import errors as data_errors
+    from binfut.stream import connection, manager
+    from binfut.trading import risk
+
+    for module, name in [
+        (stream, "SubscriptionError"), (connection, "SubscriptionError"), (stream, "ConsumerOverflow"),
+        (manager, "ConsumerOverflow"), (risk, "RiskRefused"), (trading, "RiskRefused"),
+        (data, "DataError"), (data, "StoreWriteError"), (data, "ChecksumMismatch"), (data, "ArchiveFormatError"),
+        (data_errors, "DataError"), (data_errors, "StoreWriteError"), (data_errors, "ChecksumMismatch"),
+        (data_errors, "ArchiveFormatError"),
+    ]:
+        assert name in module.__all__, f"{module.__name__}.__all__ lacks {name}"
+        assert getattr(module, name) is getattr(E, name)

@@ -26,11 +26,11 @@ if TYPE_CHECKING:
         download,
         open_client,
     )
-    from binfut.data.errors import ArchiveFormatError, ChecksumMismatch, DataError, StoreWriteError
     from binfut.data.manifest import Manifest, SeriesState
     from binfut.data.recorder import Recorder, RecordStats, convert_journal, record, recover_journals
     from binfut.data.schema import KINDS, DatasetKind, kind
     from binfut.data.store import SeriesSummary, Store, WriteStats
+    from binfut.errors import ArchiveFormatError, ChecksumMismatch, DataError, StoreWriteError
 
 __all__ = [
     "KINDS",
@@ -73,9 +73,9 @@ __all__ = [
 # that never touch the data store should not pay it.
 _WHERE: dict[str, str] = {
     "ArchiveFile": "binfut.data.archive",
-    "ArchiveFormatError": "binfut.data.errors",
-    "ChecksumMismatch": "binfut.data.errors",
-    "DataError": "binfut.data.errors",
+    "ArchiveFormatError": "binfut.errors",
+    "ChecksumMismatch": "binfut.errors",
+    "DataError": "binfut.errors",
     "DatasetKind": "binfut.data.schema",
     "DownloadReport": "binfut.data.downloader",
     "DownloadSpec": "binfut.data.downloader",
@@ -91,7 +91,7 @@ _WHERE: dict[str, str] = {
     "SeriesState": "binfut.data.manifest",
     "SeriesSummary": "binfut.data.store",
     "Store": "binfut.data.store",
-    "StoreWriteError": "binfut.data.errors",
+    "StoreWriteError": "binfut.errors",
     "TokenBucket": "binfut.data.backfill",
     "Window": "binfut.data.backfill",
     "WriteStats": "binfut.data.store",

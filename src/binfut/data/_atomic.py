@@ -4,7 +4,7 @@ A reader (or a restart after ``kill -9``) sees either the old file or the new on
 one. Temp files are named ``.<name>.<pid>.<n>.tmp``: hidden, and without the ``.parquet`` suffix, so
 neither pyarrow's dataset discovery nor DuckDB's ``*.parquet`` globs pick them up; they are swept by
 :func:`sweep_temp` once their writer is gone. Every ``OSError`` becomes a
-:class:`~binfut.data.errors.StoreWriteError` naming the path and the reason (disk full, read-only ...).
+:class:`~binfut.errors.StoreWriteError` naming the path and the reason (disk full, read-only ...).
 """
 
 from __future__ import annotations

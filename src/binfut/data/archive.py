@@ -5,7 +5,7 @@ Pure part: the naming of daily and monthly zips (``BTCUSDT-1m-2024-01-01.zip``,
 columns, mapped onto :mod:`binfut.data.schema` kinds. I/O part: :func:`import_archives`.
 Rules kept here:
 - every zip is checked against its ``.CHECKSUM`` (sha256) *before anything is written*: one
-  mismatch in a batch stops the whole batch with :class:`~binfut.data.errors.ChecksumMismatch`;
+  mismatch in a batch stops the whole batch with :class:`~binfut.errors.ChecksumMismatch`;
 - older files have no header row, newer ones do: a first line starting with a letter is a header;
 - times are epoch ms (a file in µs is detected by magnitude and scaled); bookDepth and metrics
   write ``YYYY-MM-DD HH:MM:SS`` in UTC; rows merge on the kind's primary key, so importing a file

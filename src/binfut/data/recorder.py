@@ -10,7 +10,7 @@ they go into memory, then every ``flush_interval_s`` to an fsynced append-only j
 - a journal record carries a CRC: recovery keeps every record up to the first torn or zeroed one;
 - a journal held by a live recorder is locked (``flock``); startup converts the unlocked ones left
   behind by crashed runs;
-- a refused write (disk full, permission) raises :class:`~binfut.data.errors.StoreWriteError`: the
+- a refused write (disk full, permission) raises :class:`~binfut.errors.StoreWriteError`: the
   journal is cut back to its last whole record, unwritten frames stay queued, nothing written is touched.
 """
 

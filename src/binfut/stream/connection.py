@@ -27,7 +27,7 @@ from typing import Any
 import aiohttp
 
 from binfut.clock import Clock, SystemClock
-from binfut.errors import BinfutError, LocalProtocolError, WebSocketClosed
+from binfut.errors import LocalProtocolError, SubscriptionError, WebSocketClosed
 from binfut.protocol.events import Handover
 from binfut.protocol.streams import (
     STATE_TRANSITIONS,
@@ -76,15 +76,6 @@ _LEGAL = frozenset((a, b) for a, b, _ in STATE_TRANSITIONS)
 # Real time a probe ping always gets, however far a ManualClock jumps in one step.
 _PROBE_MIN_REAL_S = 0.5
 _STREAM_PREFIX = b'{"stream"'
-
-
-class SubscriptionError(BinfutError):
-    """The server rejected a control request (``{"error":{"code","msg"}}``, codes 0-3)."""
-
-    def __init__(self, code: int, msg: str) -> None:
-        super().__init__(f"control request rejected: {msg} (code {code})")
-        self.code = code
-        self.msg = msg
 
 
 # ---------------------------------------------------------------------------------------------- clock waits

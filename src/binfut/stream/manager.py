@@ -32,7 +32,7 @@ import msgspec
 from binfut.clock import Clock, SystemClock
 from binfut.config import Urls
 from binfut.enums import ContractType, KlineInterval
-from binfut.errors import BinfutError
+from binfut.errors import ConsumerOverflow
 from binfut.protocol import streams as names
 from binfut.protocol.events import EventDecoder, RawEvent, StreamMessage
 from binfut.protocol.streams import Route, ShardKey, StreamPlanner, normalize_stream
@@ -69,10 +69,6 @@ class QueuePolicy(StrEnum):
     BLOCK = "block"  # keep it and stop reading the feeding connections until there is room
     DROP_OLDEST = "drop_oldest"  # drop the oldest queued message and count it
     RAISE = "raise"  # fail the consumer with ConsumerOverflow
-
-
-class ConsumerOverflow(BinfutError):
-    """A consumer with the ``raise`` policy fell ``maxsize`` messages behind; it is closed."""
 
 
 class Sink(Protocol):

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from binfut._lazy import lazy_exports
 
 if TYPE_CHECKING:
+    from binfut.errors import RiskRefused
     from binfut.trading.backtest import BacktestConfig, BacktestResult, Session, build_session, run_backtest
     from binfut.trading.binance_gateway import BinanceGateway
     from binfut.trading.feed import BarFeed, FundingEvent, fetch_feed, load_feed, prepare_feed, synthetic_funding
@@ -35,7 +36,7 @@ if TYPE_CHECKING:
     from binfut.trading.paper import PaperConfig, PaperRunner, bar_messages
     from binfut.trading.portfolio import Fill, FundingPayment, Portfolio
     from binfut.trading.report import Metrics, compute_metrics, write_report
-    from binfut.trading.risk import Refusal, RiskConfig, RiskManager, RiskRefused
+    from binfut.trading.risk import Refusal, RiskConfig, RiskManager
     from binfut.trading.runner import BarGap, MarketRunner, OrderRecord, RunnerStatus, RunSummary
     from binfut.trading.vectorized import VectorizedUnsupported
     from binfut.trading.warmup import WarmupReport
@@ -125,7 +126,7 @@ _WHERE: dict[str, str] = {
     "Refusal": "binfut.trading.risk",
     "RiskConfig": "binfut.trading.risk",
     "RiskManager": "binfut.trading.risk",
-    "RiskRefused": "binfut.trading.risk",
+    "RiskRefused": "binfut.errors",
     "RunSummary": "binfut.trading.runner",
     "RunnerStatus": "binfut.trading.runner",
     "Session": "binfut.trading.backtest",

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 
 import msgspec
 
-from binfut.errors import BinfutError
+from binfut.errors import RiskRefused
 
 if TYPE_CHECKING:
     import numpy as np
@@ -37,14 +37,6 @@ __all__ = ["DAY_MS", "Refusal", "RiskConfig", "RiskManager", "RiskRefused"]
 
 DAY_MS = 86_400_000
 ZERO = Decimal(0)
-
-
-class RiskRefused(BinfutError):
-    """An order or a setting refused by the risk manager (``reason`` says which limit)."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 class RiskConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
