@@ -23,7 +23,6 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -31,6 +30,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from binfut._format import amount, utc_time
 from binfut.client import AsyncClient, Client
 from binfut.clock import Clock, SystemClock
 from binfut.config import load_env
@@ -82,14 +82,9 @@ def plain(value: Any) -> str:
     return format(Decimal(value).normalize(), "f")
 
 
-def usd(value: Any, places: int = 2) -> str:
-    """An amount of USDT (or a price) rounded for reading, with thousands separators."""
-    return "-" if value is None or value == "" else f"{Decimal(value):,.{places}f}"
-
-
-def utc(ms: int, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:
-    """Epoch milliseconds as UTC wall time."""
-    return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime(fmt)
+# The demo's former names for the shared formatters, kept for code that imports them from here.
+usd = amount
+utc = utc_time
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,7 +159,7 @@ def run_sync(client: Client, trade: bool) -> None:
     server = client.server_time()
     offset = client.sync_time()
     console.print(
-        f"server time {utc(server.server_time_ms)} UTC ({server.server_time_ms} ms), clock offset {offset:+d} ms"
+        f"server time {utc_time(server.server_time_ms)} UTC ({server.server_time_ms} ms), clock offset {offset:+d} ms"
     )
 
     step("2. Exchange information")
@@ -192,7 +187,7 @@ def run_sync(client: Client, trade: bool) -> None:
     table(
         f"{SYMBOL} order book (lastUpdateId {book.last_update_id})",
         ["bid qty", "bid", "ask", "ask qty"],
-        [[b[1], usd(b[0]), usd(a[0]), a[1]] for b, a in zip(book.bids, book.asks)],
+        [[b[1], amount(b[0]), amount(a[0]), a[1]] for b, a in zip(book.bids, book.asks)],
     )
     frame = client.klines_df(symbol=SYMBOL, interval="1m", limit=500)
     console.print(
@@ -204,20 +199,22 @@ def run_sync(client: Client, trade: bool) -> None:
         [
             [
                 r.Index.strftime("%Y-%m-%d %H:%M"),
-                f"{r.open:,.2f}",
-                f"{r.high:,.2f}",
-                f"{r.low:,.2f}",
-                f"{r.close:,.2f}",
-                f"{r.volume:,.3f}",
+                amount(r.open),
+                amount(r.high),
+                amount(r.low),
+                amount(r.close),
+                amount(r.volume, 3),
             ]
             for r in frame.tail(5).itertuples()
         ],
     )
     mark = client.mark_price(symbol=SYMBOL)
     funding = "-" if mark.last_funding_rate is None else f"{mark.last_funding_rate * 100:.4f}%"
-    next_funding = f" (next at {utc(mark.next_funding_time_ms, '%H:%M')} UTC)" if mark.next_funding_time_ms else ""
+    next_funding = ""
+    if mark.next_funding_time_ms:
+        next_funding = f" (next at {utc_time(mark.next_funding_time_ms, date=False, seconds=False)} UTC)"
     console.print(
-        f"mark price {usd(mark.mark_price)}, index {usd(mark.index_price)}, funding rate {funding}{next_funding}"
+        f"mark price {amount(mark.mark_price)}, index {amount(mark.index_price)}, funding rate {funding}{next_funding}"
     )
 
     if not trade:
@@ -233,7 +230,7 @@ def run_sync(client: Client, trade: bool) -> None:
         symbol=SYMBOL, side="BUY", type="LIMIT", time_in_force="GTX", quantity="0.010", price=price
     )
     console.print(
-        f"placed {order.side} {order.orig_qty} @ {usd(order.price)} → {order.status} "
+        f"placed {order.side} {order.orig_qty} @ {amount(order.price)} → {order.status} "
         f"(clientOrderId {order.client_order_id})"
     )
     queried = client.query_order(symbol=SYMBOL, orig_client_order_id=order.client_order_id)
@@ -251,7 +248,7 @@ def run_sync(client: Client, trade: bool) -> None:
 
     step("6. A market order opens a position; a stop-loss guards it")
     filled = client.new_order(symbol=SYMBOL, side="BUY", type="MARKET", quantity="0.050", new_order_resp_type="RESULT")
-    console.print(f"market buy → {filled.status}, executed {filled.executed_qty} @ avg {usd(filled.avg_price)}")
+    console.print(f"market buy → {filled.status}, executed {filled.executed_qty} @ avg {amount(filled.avg_price)}")
     stop_price = client.round_price(SYMBOL, Decimal(filled.avg_price or bid) * Decimal("0.95"))
     algo = client.new_algo_order(
         algo_type="CONDITIONAL",
@@ -262,7 +259,7 @@ def run_sync(client: Client, trade: bool) -> None:
         close_position=True,
         working_type="MARK_PRICE",
     )
-    console.print(f"stop-market (algo {algo.algo_id}) at {usd(stop_price)} on MARK_PRICE → {algo.algo_status}")
+    console.print(f"stop-market (algo {algo.algo_id}) at {amount(stop_price)} on MARK_PRICE → {algo.algo_status}")
     positions = [p for p in client.position_risk(symbol=SYMBOL) if p.position_amt]
     table(
         "position",
@@ -271,11 +268,11 @@ def run_sync(client: Client, trade: bool) -> None:
             [
                 p.symbol,
                 str(p.position_amt),
-                usd(p.entry_price),
-                usd(p.mark_price),
-                usd(p.unrealized_profit),
+                amount(p.entry_price),
+                amount(p.mark_price),
+                amount(p.unrealized_profit),
                 # Binance sends 0 when the margin covers any move (no liquidation price)
-                usd(p.liquidation_price) if p.liquidation_price else "none",
+                amount(p.liquidation_price) if p.liquidation_price else "none",
                 f"{leverage}x",
             ]
             for p in positions
@@ -285,7 +282,7 @@ def run_sync(client: Client, trade: bool) -> None:
     table(
         "USDT balance",
         ["wallet", "available", "unrealized PnL"],
-        [[usd(b.balance), usd(b.available_balance), usd(b.cross_un_pnl)] for b in balances],
+        [[amount(b.balance), amount(b.available_balance), amount(b.cross_un_pnl)] for b in balances],
     )
 
     step("7. Close everything")
@@ -293,12 +290,12 @@ def run_sync(client: Client, trade: bool) -> None:
     closed = client.new_order(
         symbol=SYMBOL, side="SELL", type="MARKET", quantity="0.050", reduce_only=True, new_order_resp_type="RESULT"
     )
-    console.print(f"reduce-only market sell → {closed.status} @ avg {usd(closed.avg_price)}")
+    console.print(f"reduce-only market sell → {closed.status} @ avg {amount(closed.avg_price)}")
     income = client.income(symbol=SYMBOL, limit=20)
     table(
         "income history",
         ["time (UTC)", "type", "amount", "asset"],
-        [[utc(i.time_ms, "%H:%M:%S"), i.income_type, usd(i.income), i.asset] for i in income],
+        [[utc_time(i.time_ms, date=False), i.income_type, amount(i.income), i.asset] for i in income],
     )
 
 
@@ -308,7 +305,7 @@ async def run_async(venue: Venue) -> None:
         started = time.perf_counter()
         prices = await asyncio.gather(*(client.ticker_price(symbol=SYMBOL) for _ in range(50)))
         elapsed = time.perf_counter() - started
-        console.print(f"50 ticker requests in {elapsed * 1000:.0f} ms; last price {usd(prices[-1].price)}")
+        console.print(f"50 ticker requests in {elapsed * 1000:.0f} ms; last price {amount(prices[-1].price)}")
         usage = client.rate_limit_usage()
         windows = ", ".join(f"{used:,} of {limit:,} per {window}" for window, (used, limit) in usage["weight"].items())
         console.print(f"request weight used: {windows or 'n/a'}")
@@ -361,7 +358,7 @@ def run_download(venue: Venue, out: Path, days: float) -> Path:
                 f"{r['bars']:,}",
                 r["first"].strftime("%Y-%m-%d %H:%M"),
                 r["last"].strftime("%Y-%m-%d %H:%M"),
-                f"{r['avg_close']:,.2f}",
+                amount(r["avg_close"]),
             ]
             for r in summary.to_pylist()
         ],
@@ -389,11 +386,11 @@ def run_backtest_phase(venue: Venue, data_dir: Path, out: Path) -> Any:
     rows = [
         ["bars", f"{m.bars:,} one-minute bars, {m.engine} engine"],
         ["period (UTC)", f"{m.start} → {m.end}"],
-        ["equity", f"{usd(m.initial_balance)} → {usd(m.final_equity)} USDT ({m.total_return:+.2%})"],
+        ["equity", f"{amount(m.initial_balance)} → {amount(m.final_equity)} USDT ({m.total_return:+.2%})"],
         ["Sharpe / Sortino", f"{m.sharpe:.2f} / {m.sortino:.2f}"],
         ["max drawdown", f"{m.max_drawdown:.2%}"],
         ["fills / round trips / win rate", f"{m.fills} / {m.round_trips} / {m.win_rate:.0%}"],
-        ["fees paid / funding", f"{usd(m.fees)} / {usd(m.funding)} USDT"],
+        ["fees paid / funding", f"{amount(m.fees)} / {amount(m.funding)} USDT"],
         ["exposure / liquidations", f"{m.exposure:.0%} / {m.liquidations}"],
     ]
     table(f"backtest: {m.strategy} 20/60 on {SYMBOL} 1m", ["", ""], rows)
@@ -451,7 +448,7 @@ def run_live_phase(venue: Venue, seconds: float) -> Any:
             ["time (UTC)", "side", "type", "qty", "avg fill", "realized PnL", "why"],
             _order_rows(summary),
         )
-    positions = ", ".join(f"{symbol} {plain(amount)}" for symbol, amount in summary.positions.items()) or "none"
+    positions = ", ".join(f"{symbol} {plain(qty)}" for symbol, qty in summary.positions.items()) or "none"
     change = summary.final_wallet - summary.initial_balance
     table(
         "live run",
@@ -459,8 +456,8 @@ def run_live_phase(venue: Venue, seconds: float) -> Any:
         [
             ["closed bars seen", summary.bars_text()],
             ["orders sent / fills", f"{len(summary.orders)} / {len(summary.fills)}"],
-            ["wallet", f"{usd(summary.initial_balance)} → {usd(summary.final_wallet)} USDT ({usd(change)})"],
-            ["realized PnL / fees", f"{usd(summary.realized_pnl)} / {usd(summary.fees)} USDT"],
+            ["wallet", f"{amount(summary.initial_balance)} → {amount(summary.final_wallet)} USDT ({amount(change)})"],
+            ["realized PnL / fees", f"{amount(summary.realized_pnl)} / {amount(summary.fees)} USDT"],
             ["open orders / positions at the end", f"{summary.open_orders} / {positions}"],
             ["risk refusals", len(summary.refusals)],
         ],
@@ -487,12 +484,12 @@ def _order_rows(summary: Any, last: int = 10) -> list[list[Any]]:
             why += f" ({order.status.lower()}{': ' + order.reason if order.reason else ''})"
         rows.append(
             [
-                utc(order.time_ms, "%H:%M:%S"),
+                utc_time(order.time_ms, date=False),
                 order.side,
                 order.type,
                 "-" if order.quantity is None else str(order.quantity),
-                usd(avg),
-                usd(sum((f.realized_pnl for f in fills), Decimal(0))),
+                amount(avg),
+                amount(sum((f.realized_pnl for f in fills), Decimal(0))),
                 why,
             ]
         )

@@ -24,6 +24,7 @@ from typing import Any
 import typer
 
 from binfut._cli import announce, describe_target, global_option, resolve_target, run_guarded
+from binfut._format import utc_time
 
 __all__ = [
     "RichProgress",
@@ -67,12 +68,6 @@ def parse_time(text: str) -> int:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return int(moment.timestamp() * 1000)
-
-
-def _iso(ms: int | None) -> str:
-    if ms is None:
-        return "-"
-    return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def _size(n: int) -> str:
@@ -258,7 +253,7 @@ def _print_download(report: Any, as_json: bool) -> None:
         _table(
             "gaps (no rows returned by the exchange)",
             ("kind", "symbol", "interval", "from", "to", "missing"),
-            [(g.kind, g.symbol, g.series or "", _iso(g.start_ms), _iso(g.end_ms), g.missing) for g in report.gaps[:50]],
+            [(g.kind, g.symbol, g.series or "", utc_time(g.start_ms), utc_time(g.end_ms), g.missing) for g in report.gaps[:50]],
         )
         if len(report.gaps) > 50:
             typer.echo(f"... and {len(report.gaps) - 50} more gaps (binfut data ls --gaps)")
@@ -267,7 +262,7 @@ def _print_download(report: Any, as_json: bool) -> None:
     for s in report.series:
         if s.unavailable:
             typer.echo(
-                f"note: {s.kind} {s.symbol}: Binance keeps 30 days; {_iso(s.unavailable[0])} .. {_iso(s.unavailable[1])} skipped"
+                f"note: {s.kind} {s.symbol}: Binance keeps 30 days; {utc_time(s.unavailable[0])} .. {utc_time(s.unavailable[1])} skipped"
             )
 
 
@@ -300,7 +295,7 @@ def ls_cmd(
                 _table(
                     "gaps",
                     ("kind", "symbol", "interval", "from", "to", "missing"),
-                    [(*i[:3], _iso(i[3]), _iso(i[4]), i[5]) for i in items],
+                    [(*i[:3], utc_time(i[3]), utc_time(i[4]), i[5]) for i in items],
                 )
             return
         if as_json:
@@ -315,7 +310,7 @@ def ls_cmd(
             typer.echo(f"(no data in {directory})")
             return
         rows = [
-            (s.kind, s.symbol, s.series or "", s.files, f"{s.rows:,}", _size(s.bytes), _iso(s.first_ms), _iso(s.last_ms),
+            (s.kind, s.symbol, s.series or "", s.files, f"{s.rows:,}", _size(s.bytes), utc_time(s.first_ms), utc_time(s.last_ms),
              len(states[(s.kind, s.symbol, s.series)].gaps) if (s.kind, s.symbol, s.series) in states else "")
             for s in summaries
         ]  # fmt: skip

@@ -27,6 +27,7 @@ import msgspec
 import typer
 
 from binfut._cli import announce, describe_target, global_option, resolve_target, run_guarded
+from binfut._format import amount
 
 __all__ = [
     "CONFIG_TABLES",
@@ -199,7 +200,7 @@ def _summary(metrics: Any, out: Path) -> None:
         if name in pct:
             text = f"{value:.2%}"
         elif isinstance(value, float):
-            text = f"{value:,.3f}"
+            text = amount(value, 3)
         else:
             text = "" if value is None else str(value)
         table.add_row(name.replace("_", " "), text)

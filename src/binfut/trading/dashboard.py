@@ -13,7 +13,6 @@ most :data:`MAX_WIDTH` columns wide and fits 80; its columns have fixed shares s
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -24,17 +23,10 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from binfut._format import amount, utc_time
 from binfut.trading.runner import RunnerStatus, RunSummary
 
 __all__ = ["render_status", "run_live_with_dashboard", "status_line"]
-
-
-def _t(ms: int | None) -> str:
-    return "-" if ms is None else datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%H:%M:%S")
-
-
-def _d(value: Decimal | None, places: int = 2) -> str:
-    return "-" if value is None else f"{value:,.{places}f}"
 
 
 def status_line(status: RunnerStatus | None) -> str:
@@ -42,8 +34,9 @@ def status_line(status: RunnerStatus | None) -> str:
     if status is None:
         return "starting..."
     pos = " ".join(f"{p.symbol}:{p.amount}" for p in status.positions) or "flat"
-    line = (f"{status.mode} {_t(status.time_ms)} | {pos} | equity {_d(status.equity)} | uPnL {_d(status.unrealized_pnl)}"
-            f" | rPnL {_d(status.realized_pnl)} | fees {_d(status.fees)} | orders {status.orders_sent}"
+    line = (f"{status.mode} {utc_time(status.time_ms, date=False)} | {pos} | equity {amount(status.equity)}"
+            f" | uPnL {amount(status.unrealized_pnl)} | rPnL {amount(status.realized_pnl)} | fees {amount(status.fees)}"
+            f" | orders {status.orders_sent}"
             f" open {len(status.open_orders)} | fills {status.fills} | bars {status.bars}")
     if status.kill_reason:
         line += f" | KILLED: {status.kill_reason}"
@@ -61,7 +54,7 @@ def _p(value: Decimal | None) -> str:
     if value is None:
         return "-"
     size = abs(value)
-    return _d(value, 2 if size >= 100 else 4 if size >= 1 else 5)
+    return amount(value, 2 if size >= 100 else 4 if size >= 1 else 5)
 
 
 def _weight(usage: dict[str, Any] | None) -> str:
@@ -104,13 +97,13 @@ def render_status(status: RunnerStatus | None) -> Panel:
         ("symbol", left, 1), ("side", left, 1), ("amount", r, 1), ("entry", r, 1), ("mark", r, 1), ("uPnL", r, 1)])
     for p in status.positions:
         positions.add_row(p.symbol, _side(p), str(p.amount), _p(p.entry_price), _p(p.mark_price),
-                          _d(p.unrealized_pnl))
+                          amount(p.unrealized_pnl))
     if not status.positions:
         positions.add_row(Text("flat", style="dim"), "", "", "", "", "")
     account = _table("account", [("wallet", r, 1), ("equity", r, 1), ("uPnL", r, 1), ("realized", r, 1),
                                  ("fees", r, 1), ("funding", r, 1)])
-    account.add_row(_d(status.wallet), _d(status.equity), _d(status.unrealized_pnl), _d(status.realized_pnl),
-                    _d(status.fees), _d(status.funding))
+    account.add_row(amount(status.wallet), amount(status.equity), amount(status.unrealized_pnl),
+                    amount(status.realized_pnl), amount(status.fees), amount(status.funding))
     orders = _table(f"open orders ({len(status.open_orders)}, algo {status.open_algos})", [
         ("symbol", left, 1), ("side", left, 1), ("type", left, 1), ("price", r, 1), ("qty", r, 1), ("filled", r, 1)])
     for o in status.open_orders[:8]:
@@ -132,7 +125,8 @@ def render_status(status: RunnerStatus | None) -> Panel:
     if status.user_stream:  # live runs: the user data stream's listenKey state
         health.add_row("user data", status.user_stream.lower(), "", "", "", "")
     footer = Text(
-        f"bars {status.bars} (last {_t(status.last_bar_ms)[:5]})  ·  orders {status.orders_sent}  ·  "
+        f"bars {status.bars} (last {utc_time(status.last_bar_ms, date=False, seconds=False)})  ·  "
+        f"orders {status.orders_sent}  ·  "
         f"fills {status.fills}  ·  rejections {status.rejections}"
     )
     if status.bar_gaps:
@@ -145,7 +139,7 @@ def render_status(status: RunnerStatus | None) -> Panel:
         footer.append(f"\nKILL SWITCH: {status.kill_reason}", style="bold red")
     elif status.stop_reason:
         footer.append(f"\nstopped: {status.stop_reason}", style="yellow")
-    title = f"binfut {status.mode} · {status.strategy} · {_t(status.time_ms)} UTC"
+    title = f"binfut {status.mode} · {status.strategy} · {utc_time(status.time_ms, date=False)} UTC"
     return Panel(Group(market, positions, account, orders, health, footer), title=title, width=MAX_WIDTH)
 
 

@@ -18,7 +18,6 @@ import io
 import json
 import math
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 import numpy as np
 
+from binfut._format import utc_time
 from binfut.trading.feed import INTERVAL_MS
 
 if TYPE_CHECKING:
@@ -69,10 +69,6 @@ class Metrics(msgspec.Struct, frozen=True, kw_only=True):
     kill_reason: str | None
     elapsed_s: float
     bars_per_second: float
-
-
-def _iso(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M")
 
 
 def round_trips(result: BacktestResult) -> list[dict[str, Any]]:
@@ -136,7 +132,7 @@ def compute_metrics(result: BacktestResult) -> Metrics:
     times = result.times_ms
     return Metrics(
         strategy=result.strategy, symbols=list(result.symbols), interval=result.interval, engine=result.engine,
-        start=_iso(int(times[0]) - INTERVAL_MS.get(result.interval, 0)) if len(times) else "", end=_iso(int(times[-1])) if len(times) else "",
+        start=utc_time(int(times[0]) - INTERVAL_MS.get(result.interval, 0), seconds=False) if len(times) else "", end=utc_time(int(times[-1]), seconds=False) if len(times) else "",
         bars=result.bars, initial_balance=result.initial_balance, final_equity=result.final_equity,
         final_wallet=result.final_wallet, total_return=total, annual_return=float(annual), sharpe=sharpe, sortino=sortino,
         max_drawdown=float(dd.max()) if len(dd) else 0.0, max_drawdown_bars=longest,
@@ -235,12 +231,12 @@ def _html(result: BacktestResult, m: Metrics, pngs: dict[str, str], title: str) 
     rows = json.loads(msgspec.json.encode(m))
     table = "".join(f"<tr><th>{html.escape(k.replace('_', ' '))}</th><td>{html.escape(_fmt(v))}</td></tr>" for k, v in rows.items())
     fills = "".join(
-        f"<tr><td>{_iso(f.time_ms)}</td><td>{f.symbol}</td><td>{f.side}</td><td>{f.order_type}</td><td>{f.price}</td>"
+        f"<tr><td>{utc_time(f.time_ms, seconds=False)}</td><td>{f.symbol}</td><td>{f.side}</td><td>{f.order_type}</td><td>{f.price}</td>"
         f"<td>{f.qty}</td><td>{f.commission}</td><td>{f.realized_pnl}</td><td>{'yes' if f.liquidation else ''}</td></tr>"
         for f in result.fills[:500]
     )
     more = f"<p>{len(result.fills) - 500} more fills in fills.csv</p>" if len(result.fills) > 500 else ""
-    funding = "".join(f"<tr><td>{_iso(p.time_ms)}</td><td>{', '.join(p.symbols)}</td><td>{p.amount}</td></tr>" for p in result.funding_payments[:500])
+    funding = "".join(f"<tr><td>{utc_time(p.time_ms, seconds=False)}</td><td>{', '.join(p.symbols)}</td><td>{p.amount}</td></tr>" for p in result.funding_payments[:500])
     images = "".join(f'<h2>{name.title()}</h2><img alt="{name}" src="data:image/png;base64,{data}">' for name, data in pngs.items())
     return f"""<!doctype html>
 <html><head><meta charset="utf-8"><title>{html.escape(title)}</title>

@@ -28,6 +28,7 @@ import msgspec
 import typer
 
 from binfut._cli import announce, describe_target, global_option, resolve_target, run_guarded
+from binfut._format import amount
 from binfut.errors import BinfutError, ConnectTimeout
 from binfut.trading.cli import config_table, load_config_file, strategy_from_config
 
@@ -87,9 +88,9 @@ def _summary_table(summary: Any) -> Any:
     rows = [
         ("bars", summary.bars_text()), ("orders", str(len(summary.orders))), ("fills", str(len(summary.fills))),
         ("rejections", str(len(summary.rejections))), ("positions", positions), ("open orders", str(summary.open_orders)),
-        ("wallet", f"{summary.final_wallet:,.2f}"), ("equity", f"{summary.final_equity:,.2f}"),
-        ("realized PnL", f"{summary.realized_pnl:,.2f}"), ("fees", f"{summary.fees:,.2f}"),
-        ("funding", f"{summary.funding:,.2f}"), ("stopped", summary.stop_reason or "-"),
+        ("wallet", amount(summary.final_wallet)), ("equity", amount(summary.final_equity)),
+        ("realized PnL", amount(summary.realized_pnl)), ("fees", amount(summary.fees)),
+        ("funding", amount(summary.funding)), ("stopped", summary.stop_reason or "-"),
         ("kill switch", summary.kill_reason or "-"),
     ]
     for name, value in rows:
