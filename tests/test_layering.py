@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "binfut"
-CORE = ["protocol", "book", "matching", "errors.py", "enums.py", "types.py", "config.py", "credentials.py"]
+CORE = ["protocol", "book", "matching", "errors.py", "enums.py", "types.py", "config.py", "credentials.py", "_money.py"]
 FORBIDDEN_MODULES = {"asyncio", "socket", "ssl", "threading", "httpx", "aiohttp", "websockets", "requests", "urllib3"}
 FORBIDDEN_CALLS = {("time", "time"), ("time", "monotonic"), ("time", "time_ns"), ("time", "monotonic_ns"), ("datetime", "now")}
 FORBIDDEN_RANDOM = {"random", "randint", "uniform", "choice", "shuffle", "gauss", "randrange", "seed"}

@@ -10,6 +10,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import Decimal
 
+from binfut._money import fmt
+
 __all__ = ["MISSING", "amount", "utc_time"]
 
 MISSING = "-"
@@ -35,7 +37,7 @@ def amount(value: Decimal | float | str | None, places: int = 2) -> str:
     # Strings and ints go through Decimal: exact (an int formatted with "f" would pass through float);
     # floats format as they are, so a NaN from pandas reads "nan" as it does everywhere else.
     number = Decimal(value) if isinstance(value, str | int) else value
-    return f"{number:,.{places}f}"
+    return fmt(number, f",.{places}f")  # half to even whatever the caller's decimal context (ccxt: HALF_UP)
 
 
 def utc_time(ms: int | None, *, date: bool = True, seconds: bool = True) -> str:

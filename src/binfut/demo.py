@@ -31,6 +31,7 @@ from rich.console import Console
 from rich.table import Table
 
 from binfut._format import amount, utc_time
+from binfut._money import MONEY, fmt
 from binfut.client import AsyncClient, Client
 from binfut.clock import Clock, SystemClock
 from binfut.config import load_env
@@ -79,7 +80,7 @@ def plain(value: Any) -> str:
     """A decimal as Binance would print it without the padding zeros: ``0.0100`` -> ``0.01``, never ``1E+1``."""
     if value is None or value == "":
         return "-"
-    return format(Decimal(value).normalize(), "f")
+    return format(Decimal(value).normalize(MONEY), "f")
 
 
 # The demo's former names for the shared formatters, kept for code that imports them from here.
@@ -209,7 +210,7 @@ def run_sync(client: Client, trade: bool) -> None:
         ],
     )
     mark = client.mark_price(symbol=SYMBOL)
-    funding = "-" if mark.last_funding_rate is None else f"{mark.last_funding_rate * 100:.4f}%"
+    funding = "-" if mark.last_funding_rate is None else fmt(mark.last_funding_rate * 100, ".4f") + "%"
     next_funding = ""
     if mark.next_funding_time_ms:
         next_funding = f" (next at {utc_time(mark.next_funding_time_ms, date=False, seconds=False)} UTC)"

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import decimal
+from collections.abc import Callable
 from decimal import Decimal
 
 import pytest
 
 from binfut._format import amount, utc_time
+from helpers.decimal_context import ccxt_context
 
 
+@pytest.mark.parametrize("context", [None, lambda: ccxt_context(prec=6)], ids=["default context", "ccxt context, prec=6"])
 @pytest.mark.parametrize(
     ("value", "places", "text"),
     [
@@ -22,8 +26,12 @@ from binfut._format import amount, utc_time
         ("", 2, "-"),
     ],
 )
-def test_amounts_get_separators_and_fixed_places(value: Decimal | float | str | None, places: int, text: str) -> None:
-    assert amount(value, places) == text
+def test_amounts_get_separators_and_fixed_places(
+    value: Decimal | float | str | None, places: int, text: str, context: Callable[[], decimal.Context] | None
+) -> None:
+    # The caller's decimal context (ccxt leaves HALF_UP behind) changes nothing.
+    with decimal.localcontext(context() if context else decimal.Context()):
+        assert amount(value, places) == text
 
 
 def test_times_are_utc_wall_time_with_or_without_date_and_seconds() -> None:

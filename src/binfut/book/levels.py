@@ -21,6 +21,8 @@ from typing import Literal, NamedTuple
 
 import msgspec
 
+from binfut._money import MONEY
+
 __all__ = ["BookSide", "Depth", "FillEstimate", "Level", "OrderBook", "PriceLike"]
 
 BookSide = Literal["bid", "ask"]
@@ -101,10 +103,10 @@ def _tick_parts(tick: Decimal) -> tuple[int, int]:
     """Split a positive tick into ``(scale, units)`` with ``tick == units * 10**-scale``, both exact ints."""
     if not tick.is_finite() or tick <= 0:
         raise ValueError(f"tick size must be a positive finite decimal, got {tick!r}")
-    exponent = tick.normalize().as_tuple().exponent
+    exponent = tick.normalize(MONEY).as_tuple().exponent
     assert isinstance(exponent, int)  # finite, so never 'n'/'N'/'F'
     scale = max(0, -exponent)
-    return scale, int(tick.scaleb(scale))
+    return scale, int(tick.scaleb(scale, MONEY))
 
 
 class OrderBook:

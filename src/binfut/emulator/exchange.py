@@ -11,7 +11,10 @@ endpoint of the table for the REST handlers and the WebSocket API alike. Rules k
 - orders are counted per account before they reach the engine (-1015 over the limit);
 - time is the injected clock's; server time adds the ``clock_skew`` fault's offset;
   :meth:`LocalExchange.advance` is the one place simulated time moves the market (simulator steps,
-  GTD / countdown expiry, funding, listenKey expiry, 5-minute statistics samples).
+  GTD / countdown expiry, funding, listenKey expiry, 5-minute statistics samples);
+- ``dispatch_now``, ``advance``, ``execute`` and ``on_market`` compute in binfut's decimal context
+  (:func:`binfut._money.pinned`), so a client sharing the server's thread (ccxt sets ``ROUND_HALF_UP``
+  there) cannot change the answers.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from typing import Any
 
 import msgspec
 
+from binfut._money import pinned
 from binfut.clock import Clock, ManualClock, ScaledClock
 from binfut.emulator._http import error_body, error_headers, status_for
 from binfut.emulator.accounts import AccountRegistry, ApiAccount, ListenKeyRegistry
@@ -145,6 +149,7 @@ class LocalExchange:
         now = self.clock.time_ms()
         return now + self.faults.clock_offset_ms(now) if self.faults.rules else now
 
+    @pinned
     def advance(self, now_ms: int) -> None:
         """Bring the exchange up to ``now_ms``: simulator, timers, listenKeys, statistics samples."""
         if now_ms <= self._last_advance_ms:
@@ -179,6 +184,7 @@ class LocalExchange:
 
     # --- engine plumbing ------------------------------------------------------------------------
 
+    @pinned
     def execute(self, account_id: str, command: c.Command) -> Any:
         """Run ``command`` on the venue, route its outputs, return the REST value."""
         result = self.venue.execute(account_id, command)
@@ -186,6 +192,7 @@ class LocalExchange:
             self.route(result.outputs)
         return result.value
 
+    @pinned
     def on_market(self, event: c.MarketEvent) -> None:
         """Apply a market event on the venue and route its outputs."""
         self.route(self.venue.on_market(event))
@@ -222,6 +229,7 @@ class LocalExchange:
         """
         return self.dispatch_now(name, params, account)
 
+    @pinned
     def dispatch_now(
         self, name: str, params: dict[str, str], account: ApiAccount | None
     ) -> tuple[int, bytes, dict[str, str]]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 import random
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 
 from binfut.emulator.marketdata import MarketData, MarkPriceUpdate, PositionSample
 from binfut.matching import SymbolSpec
@@ -29,7 +29,7 @@ _INTEREST = Decimal("0.0001")
 
 def _on_grid(value: float, step: Decimal) -> Decimal:
     units = max(1, round(value / float(step)))
-    return (step * units).quantize(step)
+    return (step * units).quantize(step, ROUND_HALF_EVEN)
 
 
 def generate_history(

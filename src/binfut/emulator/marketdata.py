@@ -21,7 +21,7 @@ from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 import msgspec
@@ -533,8 +533,8 @@ def _ticker(
     last_id: int,
 ) -> dict[str, Any]:
     change = last_price - open_
-    pct = (change / open_ * 100).quantize(Decimal("0.001")) if open_ else Decimal("0.000")
-    wavg = (quote / volume).quantize(Decimal("0.00001")) if volume else last_price
+    pct = (change / open_ * 100).quantize(Decimal("0.001"), ROUND_HALF_EVEN) if open_ else Decimal("0.000")
+    wavg = (quote / volume).quantize(Decimal("0.00001"), ROUND_HALF_EVEN) if volume else last_price
     return {
         "symbol": symbol,
         "priceChange": _f(change),
@@ -546,7 +546,7 @@ def _ticker(
         "highPrice": _f(high),
         "lowPrice": _f(low),
         "volume": _f(volume),
-        "quoteVolume": _f(quote.quantize(Decimal("0.00001")) if quote else quote),
+        "quoteVolume": _f(quote.quantize(Decimal("0.00001"), ROUND_HALF_EVEN) if quote else quote),
         "openTime": open_time,
         "closeTime": close_time,
         "firstId": first_id,

@@ -18,12 +18,13 @@ from __future__ import annotations
 import gzip
 import heapq
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import msgspec
 
+from binfut._money import E8, MONEY
 from binfut.emulator.handlers.stats import MAKER_PREFIX
 from binfut.emulator.marketdata import MarkPriceUpdate
 from binfut.errors import ApiError, ConfigError
@@ -36,7 +37,6 @@ if TYPE_CHECKING:
 
 __all__ = ["Recording", "ReplayDriver", "ReplayEvent", "open_replay", "spec_from_exchange_info"]
 
-_E8 = Decimal("0.00000001")
 _GENERIC_BRACKETS = [
     (50, 50_000, "0.01"),
     (20, 250_000, "0.025"),
@@ -80,13 +80,13 @@ def spec_from_exchange_info(info: dict[str, Any]) -> SymbolSpec | None:
             quote_asset=info.get("quoteAsset", "USDT"),
             price_precision=int(info.get("pricePrecision", 8)),
             quantity_precision=int(info.get("quantityPrecision", 8)),
-            tick_size=Decimal(pf["tickSize"]).normalize(),
+            tick_size=Decimal(pf["tickSize"]).normalize(MONEY),
             min_price=Decimal(pf["minPrice"]),
             max_price=Decimal(pf["maxPrice"]),
-            step_size=Decimal(lot["stepSize"]).normalize(),
+            step_size=Decimal(lot["stepSize"]).normalize(MONEY),
             min_qty=Decimal(lot["minQty"]),
             max_qty=Decimal(lot["maxQty"]),
-            market_step_size=Decimal(mlot["stepSize"]).normalize(),
+            market_step_size=Decimal(mlot["stepSize"]).normalize(MONEY),
             market_min_qty=Decimal(mlot["minQty"]),
             market_max_qty=Decimal(mlot["maxQty"]),
             min_notional=Decimal(f.get("MIN_NOTIONAL", {}).get("notional", "5")),
@@ -414,7 +414,7 @@ class ReplayDriver:
         for symbol, st in self.state.items():
             if not st.levels_bid or not st.levels_ask:
                 continue
-            mid = ((max(st.levels_bid) + min(st.levels_ask)) / 2).quantize(_E8)
+            mid = ((max(st.levels_bid) + min(st.levels_ask)) / 2).quantize(E8, ROUND_HALF_EVEN)
             self._market(c.MarkPrice(symbol=symbol, mark_price=mid, time_ms=t, index_price=mid))
             self.ex.market.on_mark(
                 MarkPriceUpdate(

@@ -19,9 +19,10 @@ from __future__ import annotations
 import math
 import random
 from dataclasses import dataclass, field
-from decimal import ROUND_DOWN, Decimal
+from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Decimal
 from typing import TYPE_CHECKING, Any
 
+from binfut._money import E8
 from binfut.emulator.handlers.stats import MAKER_PREFIX
 from binfut.emulator.marketdata import MarkPriceUpdate
 from binfut.errors import ApiError
@@ -39,7 +40,6 @@ _EMA_TAU_MS = 300_000
 _INTEREST = Decimal("0.0001")  # 0.03 % a day in three settlements
 _CLAMP = Decimal("0.0005")
 _CAP = Decimal("0.02")
-_E8 = Decimal("0.00000001")
 _YEAR_S = 365 * 86_400
 _TAKERS = 8
 _MAX_STEPS_PER_CALL = 40  # grid points run per step() call; beyond that time is skipped
@@ -359,7 +359,7 @@ def _funding_rate(samples: list[float]) -> Decimal:
     weights = range(1, len(samples) + 1)
     p = Decimal(repr(sum(w * s for w, s in zip(weights, samples, strict=True)) / sum(weights)))
     rate = p + min(_CLAMP, max(-_CLAMP, _INTEREST - p))
-    return max(-_CAP, min(_CAP, rate)).quantize(_E8, rounding=ROUND_DOWN)
+    return max(-_CAP, min(_CAP, rate)).quantize(E8, rounding=ROUND_DOWN)
 
 
 def _poisson(rng: random.Random, lam: float) -> int:
@@ -373,4 +373,4 @@ def _poisson(rng: random.Random, lam: float) -> int:
 
 
 def _price8(value: float) -> Decimal:
-    return Decimal(repr(value)).quantize(_E8)
+    return Decimal(repr(value)).quantize(E8, ROUND_HALF_EVEN)

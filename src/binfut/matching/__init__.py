@@ -4,6 +4,12 @@
 ``on_market(event)`` for market events.  Commands and market events are in
 :mod:`binfut.matching.commands`, outputs in :mod:`binfut.matching.outputs` and the user-data event
 Structs in :mod:`binfut.protocol.userevents`.
+
+Rule kept by every module here: money never depends on the caller's decimal context (ccxt leaves
+``ROUND_HALF_UP`` on its threads).  Each ``quantize`` / ``to_integral_value`` names its rounding
+(``ROUND_HALF_EVEN`` unless another is meant), and ``execute``, ``on_market``, the queries and
+``Result.value`` compute under :data:`binfut._money.MONEY` when the caller's precision or rounding
+differ -- see :mod:`binfut._money`.
 """
 
 from binfut.matching.commands import (

@@ -18,9 +18,10 @@ command never reaches an ``apply_*``.
 from __future__ import annotations
 
 from collections import OrderedDict, deque
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import TYPE_CHECKING, Any
 
+from binfut._money import E8
 from binfut.enums import IncomeType, PositionSide
 from binfut.errors import API_ERRORS, ApiError, default_message
 
@@ -43,7 +44,6 @@ __all__ = [
 ]
 
 ZERO = Decimal(0)
-E8 = Decimal("0.00000001")
 
 # margin buckets of an open order (Order.margin_key); closing / reduce-only orders need none
 NO_MARGIN = 0
@@ -451,9 +451,9 @@ def apply_fill(
         closing = lots if lots < abs(amt) else abs(amt)
         opened = lots - closing
         diff = price - pos.entry if amt > 0 else pos.entry - price
-        realized = (diff * Decimal(closing) * spec.step_size).quantize(E8)
+        realized = (diff * Decimal(closing) * spec.step_size).quantize(E8, ROUND_HALF_EVEN)
         if st.isolated:
-            pos.isolated_wallet -= (pos.isolated_wallet * closing / abs(amt)).quantize(E8)
+            pos.isolated_wallet -= (pos.isolated_wallet * closing / abs(amt)).quantize(E8, ROUND_HALF_EVEN)
         new = amt + (lots if is_buy else -lots)
         if new == 0 or opened:
             pos.fees = ZERO
@@ -468,7 +468,7 @@ def apply_fill(
     if opened:
         pos.fees += fee
         if st.isolated:
-            pos.isolated_wallet += (price * Decimal(opened) * spec.step_size / st.leverage).quantize(E8)
+            pos.isolated_wallet += (price * Decimal(opened) * spec.step_size / st.leverage).quantize(E8, ROUND_HALF_EVEN)
     pos.realized += realized
     pos.update_time = now
     st.om = None  # the position nets against the open orders
@@ -523,4 +523,4 @@ def liquidation_price(acct: Account, spec: SymbolSpec, side: PositionSide, marks
     if not den:
         return ZERO
     lp = num / den
-    return lp.quantize(E8) if lp > 0 else ZERO
+    return lp.quantize(E8, ROUND_HALF_EVEN) if lp > 0 else ZERO

@@ -29,11 +29,12 @@ from __future__ import annotations
 
 import heapq
 from bisect import bisect_left, insort
-from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
 from typing import TYPE_CHECKING, Any
 
 from msgspec.structs import replace as _replace
 
+from binfut._money import E8
 from binfut.enums import OrderStatus
 from binfut.matching.account import ZERO, add_order_margin, apply_fill, reject
 from binfut.matching.filters import to_lots, to_ticks
@@ -52,7 +53,6 @@ __all__ = ["SymbolEngine"]
 _T = Transition
 _RESTING_TIF = frozenset({"GTC", "GTD", "GTX"})
 _OPEN = frozenset({OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED})
-_E8 = Decimal("0.00000001")
 _CACHE_MAX = 1 << 16  # entries per conversion cache before it is cleared
 
 # status -> (new status, execution type), one table per transition (KeyError = not allowed)
@@ -552,7 +552,7 @@ class SymbolEngine:
             m_st.units[key] -= units
             m_st.om = None
         if default_fees:
-            m_fee = (notional * m_acct.maker_rate).quantize(_E8)
+            m_fee = (notional * m_acct.maker_rate).quantize(E8, ROUND_HALF_EVEN)
         else:
             m_fee = fee_model.commission(m_acct, spec, notional, True)
         m_pos = maker.pos
@@ -570,7 +570,7 @@ class SymbolEngine:
         taker.update_time = now
         t_st = t_acct.states[symbol]
         if default_fees:
-            t_fee = (notional * t_acct.taker_rate).quantize(_E8)
+            t_fee = (notional * t_acct.taker_rate).quantize(E8, ROUND_HALF_EVEN)
         else:
             t_fee = fee_model.commission(t_acct, spec, notional, False)
         t_pos = taker.pos

@@ -14,7 +14,7 @@ References: "Filters" section of the USD-M "Exchange Information" endpoint.
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 
 from binfut.matching.account import reject
 from binfut.matching.instruments import SymbolSpec
@@ -34,7 +34,7 @@ def not_required(name: str) -> Exception:
 
 
 def _over_precision(value: Decimal, digits: int) -> bool:
-    return value != value.quantize(Decimal(1).scaleb(-digits)) if value.is_finite() else True
+    return value != value.quantize(Decimal(1).scaleb(-digits), ROUND_HALF_EVEN) if value.is_finite() else True
 
 
 # Binance's code and text (None: the code's default text) per broken rule; "zero" depends on the field.
@@ -110,8 +110,8 @@ def check_percent_price(spec: SymbolSpec, ticks: int, mark: Decimal | None) -> N
         return
     side, limit = breach
     if side == "up":
-        raise reject(-4016, f"Limit price can't be higher than {limit.quantize(spec.tick_size)}.")
-    raise reject(-4024, f"Limit price can't be lower than {limit.quantize(spec.tick_size)}.")
+        raise reject(-4016, f"Limit price can't be higher than {limit.quantize(spec.tick_size, ROUND_HALF_EVEN)}.")
+    raise reject(-4024, f"Limit price can't be lower than {limit.quantize(spec.tick_size, ROUND_HALF_EVEN)}.")
 
 
 def check_min_notional(spec: SymbolSpec, price: Decimal | None, lots: int) -> None:

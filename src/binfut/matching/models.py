@@ -13,8 +13,10 @@ never read time or global state, so a seeded backtest is reproducible.
 from __future__ import annotations
 
 import random
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import TYPE_CHECKING, Protocol
+
+from binfut._money import E8
 
 if TYPE_CHECKING:
     from binfut.matching.account import Account
@@ -22,7 +24,6 @@ if TYPE_CHECKING:
 
 __all__ = ["DefaultFeeModel", "DefaultFillModel", "FeeModel", "FillModel"]
 
-_E8 = Decimal("0.00000001")
 
 
 class FeeModel(Protocol):
@@ -40,7 +41,7 @@ class DefaultFeeModel:
 
     def commission(self, account: Account, spec: SymbolSpec, notional: Decimal, is_maker: bool) -> Decimal:
         rate = account.maker_rate if is_maker else account.taker_rate
-        return (notional * rate).quantize(_E8)
+        return (notional * rate).quantize(E8, ROUND_HALF_EVEN)
 
 
 class FillModel(Protocol):

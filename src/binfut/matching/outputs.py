@@ -14,11 +14,12 @@ becomes wire Decimals, so integer ticks / lots never leak out of the matching pa
 from __future__ import annotations
 
 from collections.abc import Callable
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import TYPE_CHECKING, Any, cast
 
 import msgspec
 
+from binfut._money import pinned
 from binfut.protocol.userevents import OrderTradeUpdate, OrderUpdate, TradeLite, UserEvent
 
 if TYPE_CHECKING:
@@ -69,7 +70,7 @@ def plain(value: Decimal) -> Decimal:
     if not value:
         return ZERO
     if value.adjusted() > 0 and "E" in str(value):  # a positive exponent (adjusted() >= exponent)
-        return value.quantize(_ONE)
+        return value.quantize(_ONE, ROUND_HALF_EVEN)
     return value
 
 
@@ -87,7 +88,7 @@ def wire(value: Decimal) -> Decimal:
     if adjusted < -6:
         return cast(Decimal, format(value, "f"))  # a str, encoded like the Decimal it spells
     if adjusted > 0 and "E" in str(value):
-        return value.quantize(_ONE)
+        return value.quantize(_ONE, ROUND_HALF_EVEN)
     return value
 
 
@@ -174,6 +175,12 @@ class LazyOrder:
         return order_snapshot(self.spec, self.order, self.ack)
 
 
+@pinned
+def _build(lazy: Lazy | LazyOrder) -> Any:
+    """A lazy answer built in binfut's decimal context (it is read after ``execute`` returned)."""
+    return lazy.build()
+
+
 class Result:
     """The outcome of one command: the REST answer (``value``) and every output it caused, in order.
 
@@ -193,7 +200,7 @@ class Result:
         v = self._value
         t = type(v)
         if t is LazyOrder or t is Lazy:
-            v = self._value = v.build()
+            v = self._value = _build(v)
         return v
 
     def __repr__(self) -> str:
@@ -441,7 +448,7 @@ def avg_price(spec: SymbolSpec, order: Order) -> Decimal:
     if not order.filled:
         return spec.zero_price
     tick = spec.tick_size
-    return (Decimal(order.cum_quote) * tick / order.filled).quantize(tick * _AVG_QUANTUM)
+    return (Decimal(order.cum_quote) * tick / order.filled).quantize(tick * _AVG_QUANTUM, ROUND_HALF_EVEN)
 
 
 def order_event(

@@ -2,6 +2,7 @@
 
 Rule kept here: nothing in this module mutates state or emits outputs; every answer is built fresh
 as the camelCase Structs of :mod:`binfut.matching.outputs`, so the REST layer encodes it as it is.
+Every public query is :func:`~binfut._money.pinned`: it computes in binfut's decimal context, not the caller's.
 
 References: "Query Order", "Current All Open Orders", "All Orders", "Position Information V2/V3",
 "Account Information V2/V3", "Futures Account Balance V2/V3", "Account Trade List",
@@ -12,9 +13,10 @@ References: "Query Order", "Current All Open Orders", "All Orders", "Position In
 from __future__ import annotations
 
 from collections.abc import Callable
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import TYPE_CHECKING, Any
 
+from binfut._money import E8, pinned
 from binfut.enums import PositionSide
 from binfut.matching.account import (
     ZERO,
@@ -51,7 +53,6 @@ if TYPE_CHECKING:
 
 __all__ = ["VenueQueries"]
 
-_E8 = Decimal("0.00000001")
 
 
 class VenueQueries:
@@ -67,6 +68,7 @@ class VenueQueries:
     _spec: Callable[[str], SymbolSpec]  # provided by SimulatedVenue
     # --- orders -------------------------------------------------------------------------------
 
+    @pinned
     def open_orders(self, account_id: str, symbol: str | None = None) -> list[OrderSnapshot]:
         """Open orders of the account (all symbols when ``symbol`` is None)."""
         acct = self.account(account_id)
@@ -84,6 +86,7 @@ class VenueQueries:
                     return o
         return None
 
+    @pinned
     def get_order(
         self, account_id: str, symbol: str, order_id: int | None = None, orig_client_order_id: str | None = None
     ) -> OrderSnapshot:
@@ -104,6 +107,7 @@ class VenueQueries:
             raise reject(-2013)
         return order_snapshot(self.specs[symbol], order)
 
+    @pinned
     def all_orders(self, account_id: str, symbol: str, limit: int = 500) -> list[OrderSnapshot]:
         """Open and kept closed orders of ``symbol``, oldest first (``GET /fapi/v1/allOrders``)."""
         acct = self.account(account_id)
@@ -113,10 +117,12 @@ class VenueQueries:
         orders.sort(key=lambda o: o.order_id)
         return [order_snapshot(spec, o) for o in orders[-limit:]]
 
+    @pinned
     def open_algo_orders(self, account_id: str, symbol: str | None = None) -> list[Any]:
         acct = self.account(account_id)
         return [algo_snapshot(a, self.specs[a.symbol]) for a in acct.algos.values() if symbol is None or a.symbol == symbol]
 
+    @pinned
     def get_algo_order(self, account_id: str, algo_id: int | None = None, client_algo_id: str | None = None) -> Any:
         """One algo order, open or kept closed (-4129 if unknown)."""
         acct = self.account(account_id)
@@ -131,6 +137,7 @@ class VenueQueries:
             raise reject(-4129, "Algo order does not exist.")
         return algo_snapshot(algo, self.specs[algo.symbol])
 
+    @pinned
     def all_algo_orders(self, account_id: str, symbol: str, limit: int = 500) -> list[Any]:
         acct = self.account(account_id)
         algos = [a for a in acct.algos_closed.values() if a.symbol == symbol]
@@ -140,6 +147,7 @@ class VenueQueries:
 
     # --- positions and account ----------------------------------------------------------------
 
+    @pinned
     def position_risk(self, account_id: str, symbol: str | None = None, include_empty: bool = False) -> list[PositionRisk]:
         """``positionRisk`` rows; v3 lists only open positions, v2 everything (``include_empty``)."""
         acct = self.account(account_id)
@@ -157,17 +165,17 @@ class VenueQueries:
                 pos = pos or acct.position(spec, side)
                 mark = marks.get(sym) or pos.entry
                 notional = Decimal(pos.amount) * spec.step_size * mark
-                upnl = pos.unrealized(mark).quantize(_E8)
-                pim = (abs(notional) / st.leverage).quantize(_E8)
-                oim = order_margin(acct, spec, st).quantize(_E8)
+                upnl = pos.unrealized(mark).quantize(E8, ROUND_HALF_EVEN)
+                pim = (abs(notional) / st.leverage).quantize(E8, ROUND_HALF_EVEN)
+                oim = order_margin(acct, spec, st).quantize(E8, ROUND_HALF_EVEN)
                 u = st.units
                 out.append(PositionRisk(
                     symbol=sym, position_side=side, position_amt=spec.qty(pos.amount), entry_price=wire(pos.entry),
                     break_even_price=wire(pos.breakeven()), mark_price=wire(mark), un_realized_profit=wire(upnl),
                     liquidation_price=wire(liquidation_price(acct, spec, side, marks)),
                     isolated_margin=wire((pos.isolated_wallet + upnl) if st.isolated else ZERO),
-                    notional=wire(notional.quantize(_E8)), margin_asset="USDT", isolated_wallet=wire(pos.isolated_wallet),
-                    initial_margin=wire(pim + oim), maint_margin=wire(maint_margin(pos, mark)[0].quantize(_E8)),
+                    notional=wire(notional.quantize(E8, ROUND_HALF_EVEN)), margin_asset="USDT", isolated_wallet=wire(pos.isolated_wallet),
+                    initial_margin=wire(pim + oim), maint_margin=wire(maint_margin(pos, mark)[0].quantize(E8, ROUND_HALF_EVEN)),
                     position_initial_margin=wire(pim), open_order_initial_margin=wire(oim), adl=0,
                     bid_notional=wire(Decimal(u[1] + u[3]) * spec.unit), ask_notional=wire(Decimal(u[2] + u[4]) * spec.unit),
                     update_time=pos.update_time, leverage=str(st.leverage), max_notional_value=spec.max_notional(st.leverage),
@@ -198,10 +206,11 @@ class VenueQueries:
             "max_withdraw": max(ZERO, min(avail, wallet)),
         }
 
+    @pinned
     def account_info(self, account_id: str) -> AccountInfo:
         """``GET /fapi/v2|v3/account`` (USDT is the only margin asset; others listed with wallet only)."""
         acct = self.account(account_id)
-        t = {k: plain(v.quantize(_E8)) for k, v in self._totals(acct).items()}
+        t = {k: plain(v.quantize(E8, ROUND_HALF_EVEN)) for k, v in self._totals(acct).items()}
         marks = self.marks()
         assets = []
         for asset, bal in acct.balances.items():
@@ -238,10 +247,11 @@ class VenueQueries:
             assets=assets, positions=positions,
         )
 
+    @pinned
     def balances(self, account_id: str) -> list[Balance]:
         """``GET /fapi/v2|v3/balance``."""
         acct = self.account(account_id)
-        t = {k: plain(v.quantize(_E8)) for k, v in self._totals(acct).items()}
+        t = {k: plain(v.quantize(E8, ROUND_HALF_EVEN)) for k, v in self._totals(acct).items()}
         out = []
         for asset, bal in acct.balances.items():
             usdt = asset == "USDT"
@@ -253,6 +263,7 @@ class VenueQueries:
             ))
         return out
 
+    @pinned
     def user_trades(
         self, account_id: str, symbol: str, limit: int = 500, start_time: int | None = None,
         end_time: int | None = None, from_id: int | None = None,
@@ -273,6 +284,7 @@ class VenueQueries:
             ))
         return rows[:limit] if from_id is not None else rows[-limit:]
 
+    @pinned
     def income(
         self, account_id: str, symbol: str | None = None, income_type: str | None = None,
         start_time: int | None = None, end_time: int | None = None, limit: int = 100,
@@ -292,6 +304,7 @@ class VenueQueries:
 
     # --- reference data -----------------------------------------------------------------------
 
+    @pinned
     def leverage_brackets(self, symbol: str | None = None) -> list[SymbolBrackets]:
         """``GET /fapi/v1/leverageBracket``."""
         specs = [self._spec(symbol)] if symbol is not None else list(self.specs.values())
@@ -303,25 +316,30 @@ class VenueQueries:
             for s in specs
         ]
 
+    @pinned
     def commission_rate(self, account_id: str, symbol: str) -> CommissionRate:
         acct = self.account(account_id)
         self._spec(symbol)
         return CommissionRate(symbol=symbol, maker_commission_rate=acct.maker_rate, taker_commission_rate=acct.taker_rate)
 
+    @pinned
     def position_mode(self, account_id: str) -> dict[str, bool]:
         """``GET /fapi/v1/positionSide/dual``."""
         return {"dualSidePosition": self.account(account_id).hedge}
 
+    @pinned
     def multi_assets_mode(self, account_id: str) -> dict[str, bool]:
         """``GET /fapi/v1/multiAssetsMargin`` (always false in the simulator)."""
         self.account(account_id)
         return {"multiAssetsMargin": False}
 
+    @pinned
     def leverage(self, account_id: str, symbol: str) -> int:
         return self.account(account_id).states[self._spec(symbol).symbol].leverage
 
     # --- market data --------------------------------------------------------------------------
 
+    @pinned
     def depth(self, symbol: str, limit: int = 1000) -> tuple[int, list[tuple[Decimal, Decimal]], list[tuple[Decimal, Decimal]]]:
         """``(lastUpdateId, bids, asks)``: consistent with the BookDelta stream's update ids."""
         spec = self._spec(symbol)
@@ -333,6 +351,7 @@ class VenueQueries:
             [(spec.price(p), spec.qty(q)) for p, q in asks],
         )
 
+    @pinned
     def best_bid_ask(self, symbol: str) -> tuple[Decimal | None, Decimal, Decimal | None, Decimal]:
         """``(bid price, bid qty, ask price, ask qty)``; prices are None on an empty side."""
         spec = self._spec(symbol)
@@ -344,6 +363,7 @@ class VenueQueries:
             spec.price(a) if a is not None else None, spec.qty(book.level_qty(False, a) if a is not None else 0),
         )
 
+    @pinned
     def last_price(self, symbol: str) -> Decimal | None:
         e = self.engines[self._spec(symbol).symbol]
         return e.spec.price(e.last_ticks) if e.last_ticks else None

@@ -18,11 +18,11 @@ The formulas live in :mod:`binfut.matching.account`; this module applies them.  
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import TYPE_CHECKING, Any
 
+from binfut._money import E8
 from binfut.matching.account import (
-    E8,
     ZERO,
     Account,
     Position,
@@ -50,7 +50,7 @@ def settle_funding(venue: SimulatedVenue, symbol: str, rate: Decimal, mark: Deci
         for (sym, _), pos in acct.positions.items():
             if sym != symbol or not pos.amount:
                 continue
-            amount = -(Decimal(pos.amount) * pos.spec.step_size * mark * rate).quantize(E8)
+            amount = -(Decimal(pos.amount) * pos.spec.step_size * mark * rate).quantize(E8, ROUND_HALF_EVEN)
             if not amount:
                 continue
             acct.balances["USDT"] = acct.balances.get("USDT", ZERO) + amount
@@ -71,8 +71,8 @@ def _margin_call(venue: SimulatedVenue, acct: Account, positions: list[Position]
             MarginCallPosition(
                 symbol=pos.spec.symbol, position_side=pos.side, position_amount=pos.spec.qty(pos.amount),
                 margin_type="ISOLATED" if isolated else "CROSSED", isolated_wallet=wire(pos.isolated_wallet),
-                mark_price=mark, unrealized_pnl=wire(pos.unrealized(mark).quantize(E8)),
-                maintenance_margin=wire(maint_margin(pos, mark)[0].quantize(E8)),
+                mark_price=mark, unrealized_pnl=wire(pos.unrealized(mark).quantize(E8, ROUND_HALF_EVEN)),
+                maintenance_margin=wire(maint_margin(pos, mark)[0].quantize(E8, ROUND_HALF_EVEN)),
             )
         )
     if acct.emit:
@@ -145,12 +145,12 @@ def liquidate(venue: SimulatedVenue, acct: Account, pos: Position) -> None:
     else:
         wallet, upnl, _, mm = cross_totals(acct, marks)
         left = wallet + upnl - mm
-    fee = min(max(left, ZERO), (notional * spec.liquidation_fee).quantize(E8))
+    fee = min(max(left, ZERO), (notional * spec.liquidation_fee).quantize(E8, ROUND_HALF_EVEN))
     acct.balances["USDT"] -= fee
     venue.insurance_fund += fee
     # the order record (kept in history like any other order)
     venue._order_seq += 1
-    ticks = int((price * spec.inv_tick).to_integral_value())
+    ticks = int((price * spec.inv_tick).to_integral_value(ROUND_HALF_EVEN))
     order = Order(venue._order_seq, f"autoclose-{now}", acct, symbol, "BUY" if is_buy else "SELL", pos.side,
                   "LIQUIDATION", "IOC", ticks, lots, not acct.hedge, "NONE", now)
     order.filled = lots

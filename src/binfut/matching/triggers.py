@@ -16,7 +16,7 @@ order endpoint answers -4120.  Rules kept here:
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import TYPE_CHECKING, Any
 
 from binfut.enums import AlgoStatus
@@ -213,7 +213,7 @@ def algo_event(algo: AlgoOrder, spec: Any, now: int) -> Any:
 def _avg(spec: Any, order: Order) -> Decimal:
     if not order.filled:
         return spec.zero_price  # type: ignore[no-any-return]
-    return (Decimal(order.cum_quote) * spec.tick_size / order.filled).quantize(spec.tick_size * Decimal("0.0001"))  # type: ignore[no-any-return]
+    return (Decimal(order.cum_quote) * spec.tick_size / order.filled).quantize(spec.tick_size * Decimal("0.0001"), ROUND_HALF_EVEN)  # type: ignore[no-any-return]
 
 
 def algo_snapshot(algo: AlgoOrder, spec: Any) -> Any:

@@ -11,6 +11,8 @@ event for market events; randomness only from the injected ``random.Random``; va
 before the first mutation (check-then-commit), so a command that raises leaves books, balances and
 positions exactly as they were; after every command or event the venue runs the trigger cascade
 (CONTRACT_PRICE algo orders), then emits ACCOUNT_UPDATEs and one BookDelta per changed book.
+Commands, events and queries compute under :data:`binfut._money.MONEY` whatever decimal context the
+caller's thread has (see :mod:`binfut._money` and :mod:`binfut.matching`).
 """
 
 from __future__ import annotations
@@ -18,9 +20,10 @@ from __future__ import annotations
 import random
 import re
 from collections.abc import Callable
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 from typing import Any
 
+from binfut._money import E8, MONEY, foreign
 from binfut.clock import Clock
 from binfut.enums import PositionSide
 from binfut.errors import ApiError
@@ -80,7 +83,6 @@ _CID = re.compile(r"^[\.A-Z\:/a-z0-9_-]{1,36}$")
 _GTD_MIN_AHEAD_MS = 600_000  # goodTillDate must be > now + 600 s
 _GTD_MAX_MS = 253_402_300_799_000
 _CASCADE_LIMIT = 1_000
-_E8 = Decimal("0.00000001")
 
 
 class SimulatedVenue(VenueQueries, AlgoOrders):
@@ -239,6 +241,9 @@ class SimulatedVenue(VenueQueries, AlgoOrders):
             ``OrderRejected`` / ``InvalidRequest`` / ``UnknownOrder`` with Binance's code and message;
             nothing changed.
         """
+        if foreign():  # the caller's decimal context is not the one binfut computes in (binfut._money)
+            with localcontext(MONEY):
+                return self.execute(account_id, command)
         acct = self.accounts.get(account_id)
         if acct is None:
             raise reject(-2015)
@@ -265,6 +270,9 @@ class SimulatedVenue(VenueQueries, AlgoOrders):
         ``Trade`` moves the last price (CONTRACT_PRICE triggers) and lets the fill model fill resting
         orders the real market traded through.
         """
+        if foreign():
+            with localcontext(MONEY):
+                return self.on_market(event)
         self.now = event.time_ms
         out: list[Output] = []
         self.out = out
@@ -433,7 +441,7 @@ class SimulatedVenue(VenueQueries, AlgoOrders):
             if amt:
                 mark = marks.get(symbol) or entry
                 step = spec.step_size
-                upnl = ((mark - entry) * Decimal(amt) * step).quantize(_E8)  # Position.unrealized
+                upnl = ((mark - entry) * Decimal(amt) * step).quantize(E8, ROUND_HALF_EVEN)  # Position.unrealized
                 per_unit = pos.fees / (Decimal(amt if amt > 0 else -amt) * step)  # Position.breakeven
                 be = entry + per_unit if amt > 0 else entry - per_unit
             else:
@@ -831,7 +839,7 @@ class SimulatedVenue(VenueQueries, AlgoOrders):
         """A real-market print: last price, CONTRACT_PRICE triggers, fills of resting orders."""
         spec = self._spec(ev.symbol)
         engine = self.engines[ev.symbol]
-        ticks = int((ev.price * spec.inv_tick).to_integral_value())
+        ticks = int((ev.price * spec.inv_tick).to_integral_value(ROUND_HALF_EVEN))
         available = int(ev.quantity * spec.inv_step)
         # The aggressor sold into bids (buyer is maker) or bought from asks.
         hits_bids = ev.buyer_is_maker

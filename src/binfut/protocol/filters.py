@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
 from typing import Any, Literal
 
 from binfut.errors import FilterViolation, LocalProtocolError
@@ -209,7 +209,7 @@ class SymbolFilters:
         if not self.tick_size:
             return value
         steps = ((value - self.min_price) / self.tick_size).to_integral_value(ROUND_CEILING if up else ROUND_FLOOR)
-        return (self.min_price + steps * self.tick_size).quantize(self.tick_size)
+        return (self.min_price + steps * self.tick_size).quantize(self.tick_size, ROUND_HALF_EVEN)
 
     def round_quantity(self, qty: Decimal | float | str, *, market: bool = False) -> Decimal:
         """Snap ``qty`` down to the step grid (never rounds up: never more than asked)."""
@@ -217,7 +217,7 @@ class SymbolFilters:
         step = self.market_step_size if market else self.step_size
         if not step:
             return value
-        return ((value / step).to_integral_value(ROUND_FLOOR) * step).quantize(step)
+        return ((value / step).to_integral_value(ROUND_FLOOR) * step).quantize(step, ROUND_HALF_EVEN)
 
 
 MARK_MAX_AGE_MS = 60_000  # an older mark price is not trusted for PERCENT_PRICE

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 
 import msgspec
 
+from binfut._money import MONEY, fmt
 from binfut.errors import RiskRefused
 
 if TYPE_CHECKING:
@@ -158,14 +159,14 @@ class RiskManager:
                 symbol_after = abs(after) * price
             limit = cfg.symbol_max_notional.get(symbol, cfg.max_position_notional)
             if limit is not None and symbol_after > limit:
-                return self.refuse(now_ms, symbol, f"position notional {symbol_after:.2f} above {limit} for {symbol}", cid)
+                return self.refuse(now_ms, symbol, f"position notional {fmt(symbol_after, '.2f')} above {limit} for {symbol}", cid)
             total_after = portfolio.total_notional() - before_notional + symbol_after
             if cfg.max_total_notional is not None and total_after > cfg.max_total_notional:
-                return self.refuse(now_ms, symbol, f"total notional {total_after:.2f} above {cfg.max_total_notional}", cid)
+                return self.refuse(now_ms, symbol, f"total notional {fmt(total_after, '.2f')} above {cfg.max_total_notional}", cid)
             if cfg.max_leverage is not None:
                 equity = portfolio.equity()
                 if equity <= 0 or total_after > cfg.max_leverage * equity:
-                    return self.refuse(now_ms, symbol, f"gross leverage {total_after:.2f}/{equity:.2f} above {cfg.max_leverage}x", cid)
+                    return self.refuse(now_ms, symbol, f"gross leverage {fmt(total_after, '.2f')}/{fmt(equity, '.2f')} above {cfg.max_leverage}x", cid)
         if cfg.max_orders is not None:
             self._orders.append(now_ms)
         return None
@@ -203,9 +204,9 @@ class RiskManager:
     def _breach(self, equity: Decimal, day_start: Decimal, peak: Decimal) -> str | None:
         cfg = self.config
         if cfg.max_daily_loss is not None and day_start - equity >= cfg.max_daily_loss:
-            return f"daily loss {day_start - equity:.2f} reached the {cfg.max_daily_loss} limit"
+            return f"daily loss {fmt(day_start - equity, '.2f')} reached the {cfg.max_daily_loss} limit"
         if cfg.max_drawdown is not None and peak > 0 and peak - equity >= cfg.max_drawdown * peak:
-            return f"drawdown {(peak - equity) / peak:.2%} reached the {cfg.max_drawdown:%} limit"
+            return f"drawdown {fmt(MONEY.divide(peak - equity, peak), '.2%')} reached the {cfg.max_drawdown:%} limit"
         return None
 
     def trip(self, time_ms: int, reason: str) -> None:

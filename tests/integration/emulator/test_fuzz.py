@@ -15,7 +15,7 @@ import re
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 from urllib.parse import urlencode
 
@@ -48,7 +48,7 @@ def _exchange() -> LocalExchange:
         ex.on_market(c.MarkPrice(symbol=symbol, mark_price=mid, time_ms=ex.clock.time_ms(), index_price=mid))
         for k in range(1, 6):
             for side, sign in (("BUY", -1), ("SELL", 1)):
-                price = (mid * (1 + sign * D(k) / 1000)).quantize(spec.tick_size)
+                price = (mid * (1 + sign * D(k) / 1000)).quantize(spec.tick_size, ROUND_HALF_EVEN)
                 ex.execute(
                     "maker",
                     c.NewOrder(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 import pytest
@@ -64,13 +64,13 @@ async def test_market_order_fills_and_shows_in_position_and_balance(served: Serv
     risk = (await api.call("position_risk", {"symbol": SYM})).json
     assert len(risk) == 1 and risk[0]["positionAmt"] == "0.050"
     assert (
-        Decimal(risk[0]["entryPrice"]) == Decimal(order["avgPrice"]).quantize(Decimal("0.01"))
+        Decimal(risk[0]["entryPrice"]) == Decimal(order["avgPrice"]).quantize(Decimal("0.01"), ROUND_HALF_EVEN)
         or Decimal(risk[0]["entryPrice"]) > 0
     )
     after = {b["asset"]: b for b in (await api.call("balance")).json}["USDT"]
     fee = Decimal(before["balance"]) - Decimal(after["balance"])
     notional = Decimal(order["cumQuote"])
-    assert fee == (notional * Decimal("0.0005")).quantize(Decimal("0.00000001"))  # taker commission
+    assert fee == (notional * Decimal("0.0005")).quantize(Decimal("0.00000001"), ROUND_HALF_EVEN)  # taker commission
     assert Decimal(after["availableBalance"]) < Decimal(before["availableBalance"])  # margin in use
     account = (await api.call("account")).json
     assert [p["symbol"] for p in account["positions"]] == [SYM]

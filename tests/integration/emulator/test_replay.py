@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 from pathlib import Path
 
 import pytest
@@ -49,7 +49,7 @@ def test_hftbacktest_recording_rebuilds_the_book_and_the_tape() -> None:
     assert len(tape) == driver.trades > 100
     assert tape[0].trade_id == 5182005737 and tape[0].price == Decimal("63943.90")  # the first recorded trade
     mark = ex.market.mark("BTCUSDT")
-    assert mark is not None and mark.mark_price == ((bid + ask) / 2).quantize(Decimal("0.00000001"))
+    assert mark is not None and mark.mark_price == ((bid + ask) / 2).quantize(Decimal("0.00000001"), ROUND_HALF_EVEN)
     assert ex.market.klines("BTCUSDT", "1m")
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
 
 import msgspec
 import pytest
@@ -71,7 +71,7 @@ def hand_check(feed: BarFeed, result, initial: Decimal) -> None:  # noqa: ANN001
             realized += pnl
             k += 1
         mark = ev.mark_price if ev.mark_price is not None else feed.mark_close_dec(ev.bar)
-        funding += -(pos * mark * ev.rate).quantize(E8)
+        funding += -(pos * mark * ev.rate).quantize(E8, ROUND_HALF_EVEN)
     for f in fills[k:]:
         pos, entry, fee, pnl = apply(f, pos, entry, closes)
         fees += fee
@@ -89,13 +89,13 @@ def hand_check(feed: BarFeed, result, initial: Decimal) -> None:  # noqa: ANN001
 def apply(f, pos: Decimal, entry: Decimal, closes: dict[int, Decimal]) -> tuple[Decimal, Decimal, Decimal, Decimal]:  # noqa: ANN001
     """One fill: price at the bar's close (no slippage), taker fee, PnL of the closed part."""
     assert f.price == closes[f.time_ms], "MARKET orders fill at the close of the bar they were decided on"
-    fee = (f.price * f.qty * TAKER).quantize(E8)
+    fee = (f.price * f.qty * TAKER).quantize(E8, ROUND_HALF_EVEN)
     assert f.commission == fee
     signed = f.qty if f.side == "BUY" else -f.qty
     pnl = D(0)
     if pos and (pos > 0) != (signed > 0):  # reducing or flipping
         closed = min(abs(signed), abs(pos))
-        pnl = ((f.price - entry) * closed if pos > 0 else (entry - f.price) * closed).quantize(E8)
+        pnl = ((f.price - entry) * closed if pos > 0 else (entry - f.price) * closed).quantize(E8, ROUND_HALF_EVEN)
         rest = pos + signed
         entry = f.price if rest and (rest > 0) != (pos > 0) else (entry if rest else D(0))
         pos = rest

@@ -13,7 +13,7 @@ that price, at the first intrabar mark print that reaches it, and charge the cle
 from __future__ import annotations
 
 import logging
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 
 import pandas as pd
 import pytest
@@ -35,7 +35,7 @@ def expected_price(side: int, qty: Decimal, entry: Decimal, wallet: Decimal) -> 
     bracket = BTC.bracket_for(qty * entry * D("0.9"))  # the notional near the liquidation price
     assert bracket.bracket == 1
     mmr, cum = bracket.maint_margin_ratio, bracket.maint_amount
-    return ((wallet + cum - side * qty * entry) / (qty * mmr - side * qty)).quantize(E8)
+    return ((wallet + cum - side * qty * entry) / (qty * mmr - side * qty)).quantize(E8, ROUND_HALF_EVEN)
 
 
 def first_print_reaching(bars: pd.DataFrame, price: Decimal, side: int) -> tuple[int, int]:
@@ -65,9 +65,9 @@ def test_leveraged_losing_position_is_liquidated_at_the_formula_price(engine: st
                           BacktestConfig(initial_balance=initial, leverage=leverage, margin_type=margin_type,
                                          taker_rate=TAKER, engine=engine))
 
-    open_fee = (entry * qty * TAKER).quantize(E8)
+    open_fee = (entry * qty * TAKER).quantize(E8, ROUND_HALF_EVEN)
     if margin_type == "ISOLATED":
-        wallet = (entry * qty / leverage).quantize(E8)  # the isolated wallet: the initial margin moved in
+        wallet = (entry * qty / leverage).quantize(E8, ROUND_HALF_EVEN)  # the isolated wallet: the initial margin moved in
     else:
         wallet = initial - open_fee
     price = expected_price(side, qty, entry, wallet)
@@ -79,9 +79,9 @@ def test_leveraged_losing_position_is_liquidated_at_the_formula_price(engine: st
     bar, time_ms = first_print_reaching(bars, price, side)
     assert liq.time_ms == time_ms
     # the realized loss, then the clearance fee (notional x 1.25 %, capped at what is left) leaves the wallet
-    realized = ((price - entry) * qty * side).quantize(E8)
+    realized = ((price - entry) * qty * side).quantize(E8, ROUND_HALF_EVEN)
     assert liq.realized_pnl == realized
-    fee_cap = (price * qty * BTC.liquidation_fee).quantize(E8)
+    fee_cap = (price * qty * BTC.liquidation_fee).quantize(E8, ROUND_HALF_EVEN)
     after = initial - open_fee + realized
     clearance = min(max(after if margin_type == "CROSSED" else wallet + realized, D(0)), fee_cap)
     assert result.other_charges == clearance
@@ -100,7 +100,7 @@ def test_liquidation_uses_the_mark_price_not_the_last_trade() -> None:
     events = run_backtest(Scripted(signals, quantity=qty), feed, BacktestConfig(initial_balance=initial, leverage=50, engine="events"))
     fast = run_backtest(Scripted(signals, quantity=qty), feed, BacktestConfig(initial_balance=initial, leverage=50, engine="vectorized"))
 
-    price = expected_price(1, qty, D("60000.0"), initial - (D("60000.0") * qty * TAKER).quantize(E8))
+    price = expected_price(1, qty, D("60000.0"), initial - (D("60000.0") * qty * TAKER).quantize(E8, ROUND_HALF_EVEN))
     liq_events = [f for f in events.fills if f.liquidation]
     liq_fast = [f for f in fast.fills if f.liquidation]
     assert liq_events == liq_fast and liq_events[0].price == price

@@ -15,7 +15,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 from types import SimpleNamespace
 
 import pytest
@@ -164,7 +164,7 @@ async def test_a_restart_reconciles_and_a_normal_stop_leaves_foreign_orders_alon
     async with asyncio.timeout(BOUND):
         mark = (await venue.client.mark_price(symbol="BTCUSDT")).mark_price
         await venue.client.new_order(symbol="BTCUSDT", side="BUY", type="LIMIT", quantity=D("0.01"), time_in_force="GTC",
-                                     price=(mark * D("0.97")).quantize(D("0.1")), new_client_order_id="manual-1")
+                                     price=(mark * D("0.97")).quantize(D("0.1"), ROUND_HALF_EVEN), new_client_order_id="manual-1")
 
     again = LiveRunner(Strategy(), venue.client, symbols=("BTCUSDT",),
                        config=LiveConfig(seed=6, cancel_on_stop=True, flatten_on_stop=True))

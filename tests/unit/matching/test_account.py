@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import ROUND_HALF_EVEN
 from decimal import Decimal as D
 from typing import Any
 
@@ -100,20 +101,20 @@ def test_liquidation_price_isolated_one_way(venue: SimulatedVenue, h: Any) -> No
     lp = (wb - 0 + 0 + 0 - 1 * D(1) * D(30000)) / (D(1) * D("0.004") - 1 * D(1))
     (row,) = venue.position_risk("alice")
     assert row.isolated_wallet == wb
-    assert row.liquidation_price == lp.quantize(E8) == D("27108.43373494")
+    assert row.liquidation_price == lp.quantize(E8, ROUND_HALF_EVEN) == D("27108.43373494")
 
 
 def test_liquidation_price_cross_one_way_and_short(venue: SimulatedVenue, h: Any) -> None:
     open_long(venue, h, qty="1")
     wb = D(10_000) - D(15)  # cross wallet after the taker fee
     lp = (wb - 0 + 0 + 0 - D(1) * D(30000)) / (D("0.004") - 1)
-    assert venue.position_risk("alice")[0].liquidation_price == lp.quantize(E8)
+    assert venue.position_risk("alice")[0].liquidation_price == lp.quantize(E8, ROUND_HALF_EVEN)
     # a short: Side1 = -1
     h.place(venue, "mm", "BUY", "1", "30000")
     h.place(venue, "bob", "SELL", "1", "30000")
     wb_b = D(10_000) - D(15)
     lp_b = (wb_b + D(1) * D(30000)) / (D("0.004") + 1)
-    assert venue.position_risk("bob")[0].liquidation_price == lp_b.quantize(E8)
+    assert venue.position_risk("bob")[0].liquidation_price == lp_b.quantize(E8, ROUND_HALF_EVEN)
 
 
 def test_cross_liquidation_price_counts_other_positions(venue: SimulatedVenue, h: Any) -> None:
@@ -125,7 +126,7 @@ def test_cross_liquidation_price_counts_other_positions(venue: SimulatedVenue, h
     tmm = D(2900) * D("0.004")  # ETH bracket 1
     upnl = D(-100)
     lp = (wb - tmm + upnl - D(30000)) / (D("0.004") - 1)
-    assert venue.position_risk("alice", "BTCUSDT")[0].liquidation_price == lp.quantize(E8)
+    assert venue.position_risk("alice", "BTCUSDT")[0].liquidation_price == lp.quantize(E8, ROUND_HALF_EVEN)
 
 
 def test_isolated_liquidation_at_the_formula_price(venue: SimulatedVenue, h: Any) -> None:
@@ -148,7 +149,7 @@ def test_isolated_liquidation_at_the_formula_price(venue: SimulatedVenue, h: Any
     realized = (lp - D(30000)) * 1
     assert liq.realized_profit == realized
     left = D(3000) + realized  # = maintenance margin at LP
-    assert left == (lp * D("0.004")).quantize(E8)
+    assert left == (lp * D("0.004")).quantize(E8, ROUND_HALF_EVEN)
     assert venue.insurance_fund == left
     assert wallet(venue, "alice") == D(10_000) - D(15) - D(3000)  # lost the isolated margin and the fee
     (force,) = [o for o in out if isinstance(o, ForceOrder)]
@@ -159,7 +160,7 @@ def test_isolated_liquidation_at_the_formula_price(venue: SimulatedVenue, h: Any
 
 def test_cross_liquidation(venue: SimulatedVenue, h: Any) -> None:
     open_long(venue, h, qty="1")
-    lp = ((D(9985) - D(30000)) / (D("0.004") - 1)).quantize(E8)
+    lp = ((D(9985) - D(30000)) / (D("0.004") - 1)).quantize(E8, ROUND_HALF_EVEN)
     h.mark(venue, str(lp + 1))
     assert venue.position_risk("alice")
     out = h.mark(venue, str(lp - 1))
@@ -270,7 +271,7 @@ def test_isolated_margin_add_and_reduce(venue: SimulatedVenue, h: Any) -> None:
     open_long(venue, h, qty="1", isolated=True)
     venue.execute("alice", ModifyIsolatedMargin(symbol="BTCUSDT", amount=D(500), type=1))
     assert venue.position_risk("alice")[0].isolated_wallet == D(3500)
-    lp = ((D(3500) - D(30000)) / (D("0.004") - 1)).quantize(E8)
+    lp = ((D(3500) - D(30000)) / (D("0.004") - 1)).quantize(E8, ROUND_HALF_EVEN)
     assert venue.position_risk("alice")[0].liquidation_price == lp
     venue.execute("alice", ModifyIsolatedMargin(symbol="BTCUSDT", amount=D(400), type=2))
     assert venue.position_risk("alice")[0].isolated_wallet == D(3100)

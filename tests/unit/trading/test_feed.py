@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 
 import numpy as np
 import pandas as pd
@@ -22,8 +22,8 @@ def test_prices_become_ticks_and_decimals_exactly() -> None:
     feed = prepare_feed(bars, BTC, interval="1m")
 
     assert feed.close.dtype == np.int64
-    assert [feed.price(t) for t in feed.close[:3]] == [D(repr(c)).quantize(D("0.1")) for c in bars["close"][:3]]
-    assert bar_of(feed, 2).close == D(repr(float(bars["close"].iloc[2]))).quantize(D("0.1"))
+    assert [feed.price(t) for t in feed.close[:3]] == [D(repr(c)).quantize(D("0.1"), ROUND_HALF_EVEN) for c in bars["close"][:3]]
+    assert bar_of(feed, 2).close == D(repr(float(bars["close"].iloc[2]))).quantize(D("0.1"), ROUND_HALF_EVEN)
     assert to_decimal(65542.39802347) == D("65542.39802347")
     assert (feed.decision_ms - feed.open_ms == 60_000).all()
 

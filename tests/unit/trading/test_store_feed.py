@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 
 import pandas as pd
 import pyarrow as pa
@@ -42,4 +42,4 @@ def test_load_feed_from_the_store(tmp_path) -> None:  # noqa: ANN001
     assert feed.mark_close is not None and feed.mark_close[0] == pytest.approx(marks["close"].iloc[60])
     assert [(f.bar, f.rate, f.mark_price) for f in feed.funding] == [(419, D("0.0001"), D("65001.5"))]
     result = run_backtest(Scripted([1] * 720), feed, BacktestConfig())
-    assert result.funding == -(D("0.1") * D("65001.5") * D("0.0001")).quantize(D("0.00000001"))
+    assert result.funding == -(D("0.1") * D("65001.5") * D("0.0001")).quantize(D("0.00000001"), ROUND_HALF_EVEN)

@@ -11,9 +11,10 @@ Rules kept here:
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import TYPE_CHECKING, Any
 
+from binfut._money import E8
 from binfut.emulator.handlers.market import limit_param
 from binfut.emulator.validate import Params, invalid
 from binfut.errors import ApiError, InvalidRequest
@@ -24,7 +25,6 @@ if TYPE_CHECKING:
 
 __all__ = ["HANDLERS"]
 
-_E8 = Decimal("0.00000001")
 
 
 def _aid(a: ApiAccount | None) -> str:
@@ -232,13 +232,13 @@ def convert_request_quote(ex: LocalExchange, p: Params, a: ApiAccount | None) ->
         raise invalid("toAsset")
     if (p.get("fromAmount") is None) == (p.get("toAmount") is None):
         raise InvalidRequest(-1102, "Mandatory parameter 'fromAmount' was not sent, was empty/null, or malformed.")
-    ratio = (v_from / v_to * Decimal("0.999")).quantize(_E8)  # 0.1 % spread against the taker
+    ratio = (v_from / v_to * Decimal("0.999")).quantize(E8, ROUND_HALF_EVEN)  # 0.1 % spread against the taker
     if p.get("fromAmount") is not None:
         from_amount = p["fromAmount"]
-        to_amount = (from_amount * ratio).quantize(_E8)
+        to_amount = (from_amount * ratio).quantize(E8, ROUND_HALF_EVEN)
     else:
         to_amount = p["toAmount"]
-        from_amount = (to_amount / ratio).quantize(_E8)
+        from_amount = (to_amount / ratio).quantize(E8, ROUND_HALF_EVEN)
     quotes = _state(ex, "convert_quotes")
     quote_id = f"{ex.rng.getrandbits(64):016x}"
     now = ex.server_time_ms()
@@ -247,7 +247,7 @@ def convert_request_quote(ex: LocalExchange, p: Params, a: ApiAccount | None) ->
     return {
         "quoteId": quote_id,
         "ratio": str(ratio),
-        "inverseRatio": str((1 / ratio).quantize(_E8)) if ratio else "0",
+        "inverseRatio": str((1 / ratio).quantize(E8, ROUND_HALF_EVEN)) if ratio else "0",
         "validTimestamp": now + 10_000,
         "toAmount": str(to_amount),
         "fromAmount": str(from_amount),
@@ -287,7 +287,7 @@ def convert_order_status(ex: LocalExchange, p: Params, a: ApiAccount | None) -> 
         "toAsset": order["toAsset"],
         "toAmount": order["toAmount"],
         "ratio": order["ratio"],
-        "inverseRatio": str((1 / Decimal(order["ratio"])).quantize(_E8)),
+        "inverseRatio": str((1 / Decimal(order["ratio"])).quantize(E8, ROUND_HALF_EVEN)),
         "createTime": order["createTime"],
     }
 

@@ -13,9 +13,10 @@ Rules kept here (USD-M "Market Data" pages):
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import TYPE_CHECKING, Any
 
+from binfut._money import E8, fmt
 from binfut.emulator.validate import Params, invalid
 from binfut.errors import InvalidRequest
 
@@ -85,8 +86,8 @@ def _symbol_info(spec: SymbolSpec) -> dict[str, Any]:
         "deliveryDate": _DELIVERY_PERPETUAL,
         "onboardDate": _ONBOARD.get(spec.symbol, _DEFAULT_ONBOARD),
         "status": "TRADING",
-        "maintMarginPercent": f"{mmr:.4f}",
-        "requiredMarginPercent": f"{mmr * 2:.4f}",
+        "maintMarginPercent": fmt(mmr, ".4f"),
+        "requiredMarginPercent": fmt(mmr * 2, ".4f"),
         "baseAsset": spec.base_asset,
         "quoteAsset": spec.quote_asset,
         "marginAsset": spec.margin_asset,
@@ -97,8 +98,8 @@ def _symbol_info(spec: SymbolSpec) -> dict[str, Any]:
         "underlyingType": "COIN",
         "underlyingSubType": _SUB_TYPES.get(spec.symbol, []),
         "settlePlan": 0,
-        "triggerProtect": f"{spec.trigger_protect:.4f}",
-        "liquidationFee": f"{spec.liquidation_fee:.6f}",
+        "triggerProtect": fmt(spec.trigger_protect, ".4f"),
+        "liquidationFee": fmt(spec.liquidation_fee, ".6f"),
         "marketTakeBound": "0.05",
         "maxMoveOrderLimit": 10000,
         "filters": [
@@ -292,8 +293,8 @@ def _premium_row(ex: LocalExchange, symbol: str) -> dict[str, Any]:
         "markPrice": str(m.mark_price),
         "indexPrice": str(m.index_price),
         "estimatedSettlePrice": str(m.estimated_settle_price),
-        "lastFundingRate": f"{m.funding_rate:.8f}",
-        "interestRate": f"{m.interest_rate:.8f}",
+        "lastFundingRate": fmt(m.funding_rate, ".8f"),
+        "interestRate": fmt(m.interest_rate, ".8f"),
         "nextFundingTime": m.next_funding_time_ms,
         "time": m.time_ms,
     }
@@ -390,16 +391,16 @@ def asset_index(ex: LocalExchange, p: Params, a: ApiAccount | None) -> Any:
         pair = spec.base_asset + "USD"
         if p.get("symbol") and p["symbol"] != pair:
             continue
-        index = _index(ex, s).quantize(Decimal("0.00000001"))
+        index = _index(ex, s).quantize(E8, ROUND_HALF_EVEN)
         rows.append(
             {
                 "symbol": pair, "time": now, "index": str(index),
                 "bidBuffer": "0.10000000", "askBuffer": "0.10000000",
-                "bidRate": str((index * Decimal("0.9")).quantize(Decimal("0.00000001"))),
-                "askRate": str((index * Decimal("1.1")).quantize(Decimal("0.00000001"))),
+                "bidRate": str((index * Decimal("0.9")).quantize(E8, ROUND_HALF_EVEN)),
+                "askRate": str((index * Decimal("1.1")).quantize(E8, ROUND_HALF_EVEN)),
                 "autoExchangeBidBuffer": "0.05000000", "autoExchangeAskBuffer": "0.05000000",
-                "autoExchangeBidRate": str((index * Decimal("0.95")).quantize(Decimal("0.00000001"))),
-                "autoExchangeAskRate": str((index * Decimal("1.05")).quantize(Decimal("0.00000001"))),
+                "autoExchangeBidRate": str((index * Decimal("0.95")).quantize(E8, ROUND_HALF_EVEN)),
+                "autoExchangeAskRate": str((index * Decimal("1.05")).quantize(E8, ROUND_HALF_EVEN)),
             }
         )  # fmt: skip
     if p.get("symbol"):

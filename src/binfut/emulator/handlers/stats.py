@@ -14,9 +14,10 @@ Rules kept here ("Open Interest Statistics", "Long/Short Ratio", "Top Trader Lon
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import TYPE_CHECKING, Any
 
+from binfut._money import E8
 from binfut.emulator.handlers.market import limit_param
 from binfut.emulator.marketdata import PositionSample
 from binfut.emulator.validate import Params
@@ -71,7 +72,7 @@ def take_samples(ex: LocalExchange, now_ms: int) -> None:
             PositionSample(
                 time_ms=at,
                 open_interest=oi,
-                open_interest_value=(oi * mark).quantize(Decimal("0.00000001")),
+                open_interest_value=(oi * mark).quantize(E8, ROUND_HALF_EVEN),
                 long_accounts=len(longs),
                 short_accounts=len(shorts),
                 top_long_position=sum((q for q in top if q > 0), ZERO),
@@ -98,8 +99,8 @@ def _ratio(long_: Decimal, short: Decimal) -> tuple[str, str, str]:
     total = long_ + short
     if not total:
         return "1.0000", "0.5000", "0.5000"
-    la, sa = (long_ / total).quantize(_R), (short / total).quantize(_R)
-    ratio = (long_ / short).quantize(_R) if short else (long_ / total * 100).quantize(_R)
+    la, sa = (long_ / total).quantize(_R, ROUND_HALF_EVEN), (short / total).quantize(_R, ROUND_HALF_EVEN)
+    ratio = (long_ / short).quantize(_R, ROUND_HALF_EVEN) if short else (long_ / total * 100).quantize(_R, ROUND_HALF_EVEN)
     return str(ratio), str(la), str(sa)
 
 
@@ -153,7 +154,7 @@ def taker_long_short_ratio(ex: LocalExchange, p: Params, a: ApiAccount | None) -
             continue
         buy = b.taker_buy_base
         sell = b.volume - buy
-        ratio = (buy / sell).quantize(_R) if sell else Decimal("0.0000")
+        ratio = (buy / sell).quantize(_R, ROUND_HALF_EVEN) if sell else Decimal("0.0000")
         rows.append(
             {
                 "buySellRatio": str(ratio),
@@ -186,12 +187,12 @@ def basis(ex: LocalExchange, p: Params, a: ApiAccount | None) -> Any:
         diff = b.close - idx
         rows.append(
             {
-                "indexPrice": format(idx.quantize(Decimal("0.00000001")), "f"),
+                "indexPrice": format(idx.quantize(E8, ROUND_HALF_EVEN), "f"),
                 "contractType": "PERPETUAL",
-                "basisRate": str((diff / idx).quantize(_R)),
+                "basisRate": str((diff / idx).quantize(_R, ROUND_HALF_EVEN)),
                 "futuresPrice": str(b.close),
                 "annualizedBasisRate": "",
-                "basis": format(diff.quantize(Decimal("0.00000001")), "f"),
+                "basis": format(diff.quantize(E8, ROUND_HALF_EVEN), "f"),
                 "pair": pair,
                 "timestamp": b.open_time_ms,
             }
