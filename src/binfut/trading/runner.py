@@ -473,10 +473,7 @@ class MarketRunner:
         async def read() -> Any:
             client = self.client
             if client is None:
-                urls = self.urls or getattr(self.streams, "urls", None)
-                if urls is None:
-                    raise ConfigError("no REST client to read skipped bars with: pass client=... or urls=...")
-                client = self._gap_client = self._gap_client or public_client(urls, self.clock)
+                client = self._gap_client = self._gap_client or self._public_client("reading skipped bars back")
             return await ask(client.klines, **params)
 
         try:
@@ -541,6 +538,21 @@ class MarketRunner:
         self._snapshot = self.snapshot()
         return report
 
+    def _public_client(self, purpose: str, *alternatives: str) -> Any:
+        """A credential-less client over the runner's REST URL, for ``purpose`` when no client was given (the
+        caller closes it).
+
+        Raises
+        ------
+        ConfigError
+            Neither ``urls`` nor a stream manager with URLs to find REST by.
+        """
+        urls = self.urls or getattr(self.streams, "urls", None)
+        if urls is None:
+            way = ", or ".join(("pass client=... or urls=...", *alternatives))
+            raise ConfigError(f"{purpose} needs REST: {way}")
+        return public_client(urls, self.clock)
+
     async def _warm_up(self) -> WarmupReport | None:
         """Fetch and replay the warm-up: both runners call it after ``on_start``, with the streams subscribed."""
         count = resolve_warmup(getattr(self.config, "warmup_bars", None), self.strategy)
@@ -548,10 +560,7 @@ class MarketRunner:
             return None
         client, own = self.client, self.client is None
         if client is None:
-            urls = self.urls or getattr(self.streams, "urls", None)
-            if urls is None:
-                raise ConfigError("the warm-up needs REST: pass client=... or urls=..., or set warmup_bars=0")
-            client = public_client(urls, self.clock)
+            client = self._public_client("the warm-up", "set warmup_bars=0")
         try:
             history = await fetch_warmup(client, self.symbols, self.interval, count)
         finally:
