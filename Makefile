@@ -4,8 +4,13 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.binfut-installed
 BENCH_STAMP := $(VENV)/.binfut-bench-installed
+# the mypyc-compiled copy of binfut (scripts/build_compiled.py); rebuilt when a source file changes
+COMPILED := build/compiled/.binfut-compiled
+SOURCES  := $(shell find src/binfut -name '*.py')
+# the tests that exercise the engine, run a second time on the compiled build
+COMPILED_TESTS := tests/test_compiled.py tests/unit/matching tests/unit/trading tests/integration/emulator
 
-.PHONY: all install demo test bench lint gen clean
+.PHONY: all install compiled demo test bench lint gen clean
 
 all: test
 
@@ -21,21 +26,28 @@ $(STAMP): pyproject.toml | $(PY)
 
 install: $(STAMP)
 
+$(COMPILED): $(SOURCES) scripts/build_compiled.py | $(STAMP)
+	$(PY) scripts/build_compiled.py
+	@touch $(COMPILED)
+
+compiled: $(COMPILED)
+
 demo: $(STAMP)
 	$(PY) -m binfut.demo $(DEMO_ARGS)
 
-test: $(STAMP)
+test: $(STAMP) $(COMPILED)
 	$(PY) scripts/gen_endpoints.py --check
 	$(VENV)/bin/ruff check src tests scripts bench
 	$(VENV)/bin/mypy
 	$(VENV)/bin/pytest -q $(PYTEST_ARGS)
+	PYTHONPATH=build/compiled BINFUT_ENGINE_BUILD=compiled $(VENV)/bin/pytest -q -p no:cacheprovider $(COMPILED_TESTS)
 
 # The benchmark anchors (backtrader, vectorbt, unicorn...) are only needed here.
 $(BENCH_STAMP): pyproject.toml | $(STAMP)
 	$(PY) -m pip install --quiet -e '.[dev,bench]'
 	@touch $(BENCH_STAMP)
 
-bench: $(BENCH_STAMP)
+bench: $(BENCH_STAMP) $(COMPILED)
 	$(PY) bench/run_all.py $(BENCH_ARGS)
 
 lint: $(STAMP)

@@ -4,10 +4,16 @@ Load: 60 % LIMIT (GTC, around the mid, about a third of them marketable), 20 % M
 a random resting order, spread over a few accounts, on a BTCUSDT book pre-filled with a few thousand
 resting orders.  Commands are built before the clock starts; only ``venue.execute`` is timed.
 
-Run: ``.venv/bin/python bench/bench_engine.py [--commands N] [--profile] [--mode full|lean] [--repeat N]``
+Two builds of the same engine are measured side by side: the pure-Python source (what an editable
+install runs) and the mypyc-compiled copy in ``build/compiled`` (``make compiled``; ``make bench`` builds
+it first).  Each build runs in its own process, one after the other.
+
+Run: ``.venv/bin/python bench/bench_engine.py [--commands N] [--profile] [--mode full|lean] [--repeat N]
+[--build pure|compiled]``
   full: every account emits user events and the venue publishes trades / depth deltas (emulator)
   lean: bots emit no user events and nothing is published (backtest with market-maker bots)
   --repeat N: build and run N times, report the best run (the machine is shared: compare best runs)
+  --build B: measure only that build, in this process (without it: both, each in a subprocess)
 """
 
 from __future__ import annotations
@@ -15,10 +21,15 @@ from __future__ import annotations
 import argparse
 import cProfile
 import dataclasses
+import json
+import os
 import pstats
 import random
+import subprocess
+import sys
 import time
 from decimal import Decimal
+from pathlib import Path
 
 from binfut.clock import ManualClock
 from binfut.errors import ApiError
@@ -26,6 +37,9 @@ from binfut.matching import CancelOrder, NewOrder, SimulatedVenue, default_specs
 
 SYMBOL = "BTCUSDT"
 MID = 300_000  # ticks of 0.10 -> 30 000.0
+TARGET = 200_000  # commands/s, issue 3
+ROOT = Path(__file__).resolve().parent.parent
+COMPILED = ROOT / "build" / "compiled"
 
 
 def build(mode: str, seed: int, resting: int, n: int) -> tuple[SimulatedVenue, list[tuple[str, object]]]:
@@ -86,16 +100,10 @@ def run(venue: SimulatedVenue, cmds: list[tuple[str, object]]) -> tuple[float, i
     return time.perf_counter() - t0, errors, outputs
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--commands", type=int, default=200_000)
-    ap.add_argument("--resting", type=int, default=4_000)
-    ap.add_argument("--seed", type=int, default=42)
-    ap.add_argument("--mode", choices=("full", "lean"), default=None)
-    ap.add_argument("--profile", action="store_true")
-    ap.add_argument("--repeat", type=int, default=1)
-    args = ap.parse_args()
-    for mode in [args.mode] if args.mode else ["lean", "full"]:
+def measure(args: argparse.Namespace, modes: list[str]) -> dict[str, dict[str, float]]:
+    """Run each mode in this process; print its line and return the best run's figures."""
+    results: dict[str, dict[str, float]] = {}
+    for mode in modes:
         best: tuple[float, int, int] | None = None
         for _ in range(max(1, args.repeat)):
             venue, cmds = build(mode, args.seed, args.resting, args.commands)
@@ -114,8 +122,64 @@ def main() -> None:
         resting = sum(len(lvl.orders) for lvl in book.bids.values()) + sum(len(lvl.orders) for lvl in book.asks.values())
         print(
             f"{mode:>4}: {len(cmds):,} commands in {elapsed:.3f} s = {len(cmds) / elapsed:,.0f} commands/s "
-            f"({errors:,} rejected, {outputs:,} outputs, ~{resting:,} resting at end)"
+            f"({errors:,} rejected, {outputs:,} outputs, ~{resting:,} resting at end)",
+            flush=True,
         )
+        results[mode] = {"rate": len(cmds) / elapsed, "outputs": outputs, "errors": errors}
+    return results
+
+
+def engine_build() -> str:
+    import binfut.matching.engine as engine_module
+
+    return "compiled" if not engine_module.__file__ or not engine_module.__file__.endswith(".py") else "pure"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--commands", type=int, default=200_000)
+    ap.add_argument("--resting", type=int, default=4_000)
+    ap.add_argument("--seed", type=int, default=42)
+    ap.add_argument("--mode", choices=("full", "lean"), default=None)
+    ap.add_argument("--profile", action="store_true")
+    ap.add_argument("--repeat", type=int, default=1)
+    ap.add_argument("--build", choices=("pure", "compiled"), default=None)
+    ap.add_argument("--json", action="store_true", help=argparse.SUPPRESS)  # one build's figures, for the parent
+    args = ap.parse_args()
+    modes = [args.mode] if args.mode else ["lean", "full"]
+    if args.build is not None:
+        found = engine_build()
+        if found != args.build:
+            sys.exit(f"asked for the {args.build} engine, but this process imports the {found} one")
+        results = measure(args, modes)
+        if args.json:
+            print("JSON " + json.dumps(results))
+        return
+    if not (COMPILED / "binfut").is_dir():
+        sys.exit(f"no compiled engine in {COMPILED}: run `make compiled` (make bench builds it)")
+    rates: dict[str, dict[str, dict[str, float]]] = {}
+    for which in ("pure", "compiled"):
+        print(f"-- {which} engine", flush=True)
+        env = dict(os.environ)
+        if which == "compiled":
+            env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(COMPILED), env.get("PYTHONPATH")]))
+        cmd = [sys.executable, __file__, "--build", which, "--json", "--commands", str(args.commands),
+               "--resting", str(args.resting), "--seed", str(args.seed), "--repeat", str(args.repeat)]
+        if args.mode:
+            cmd += ["--mode", args.mode]
+        proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+        sys.stdout.write("".join(line + "\n" for line in proc.stdout.splitlines() if not line.startswith("JSON ")))
+        if proc.returncode:
+            sys.exit(f"the {which} run failed:\n{proc.stderr}")
+        rates[which] = json.loads(next(line[5:] for line in proc.stdout.splitlines() if line.startswith("JSON ")))
+    print(f"\n{'mode':<6}{'pure':>12}{'compiled':>12}{'compiled/pure':>15}{'target':>10}  verdict")
+    for mode in modes:
+        pure = rates["pure"][mode]["rate"]
+        compiled = rates["compiled"][mode]["rate"]
+        if rates["pure"][mode]["outputs"] != rates["compiled"][mode]["outputs"]:
+            sys.exit(f"{mode}: the two builds produced different outputs: {rates}")
+        verdict = "met" if compiled >= TARGET else f"MISSED ({compiled / TARGET:.0%} of the target)"
+        print(f"{mode:<6}{pure:>12,.0f}{compiled:>12,.0f}{compiled / pure:>14.2f}x{TARGET:>10,}  {verdict}")
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections import OrderedDict, deque
 from decimal import ROUND_HALF_EVEN, Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from binfut._money import E8
 from binfut.enums import IncomeType, PositionSide
@@ -43,14 +43,14 @@ __all__ = [
     "reject",
 ]
 
-ZERO = Decimal(0)
+ZERO: Final = Decimal(0)
 
 # margin buckets of an open order (Order.margin_key); closing / reduce-only orders need none
-NO_MARGIN = 0
-BUY_BOTH = 1
-SELL_BOTH = 2
-BUY_LONG = 3
-SELL_SHORT = 4
+NO_MARGIN: Final = 0
+BUY_BOTH: Final = 1
+SELL_BOTH: Final = 2
+BUY_LONG: Final = 3
+SELL_SHORT: Final = 4
 
 
 def reject(code: int, msg: str | None = None) -> ApiError:
@@ -90,7 +90,7 @@ class SymbolState:
         self.notionals: tuple[int, int, Decimal, Decimal] = (-1, -1, ZERO, ZERO)
 
 
-_SIDE_INDEX = {"BOTH": 0, "LONG": 1, "SHORT": 2}
+_SIDE_INDEX: Final = {"BOTH": 0, "LONG": 1, "SHORT": 2}
 
 
 class Position:
@@ -101,7 +101,7 @@ class Position:
 
     __slots__ = ("amount", "entry", "fees", "isolated_wallet", "realized", "side", "spec", "update_time")
 
-    def __init__(self, spec: SymbolSpec, side: PositionSide) -> None:
+    def __init__(self, spec: SymbolSpec, side: str) -> None:
         self.spec = spec
         self.side = side
         self.amount = 0
@@ -209,7 +209,7 @@ class Account:
             st = self.states[symbol] = SymbolState(self.default_leverage)
         return st
 
-    def position(self, spec: SymbolSpec, side: PositionSide) -> Position:
+    def position(self, spec: SymbolSpec, side: str) -> Position:
         key = (spec.symbol, side)
         pos = self.positions.get(key)
         if pos is None:
@@ -479,7 +479,7 @@ def apply_fill(
 # --- liquidation price -------------------------------------------------------------------------
 
 
-def liquidation_price(acct: Account, spec: SymbolSpec, side: PositionSide, marks: dict[str, Decimal]) -> Decimal:
+def liquidation_price(acct: Account, spec: SymbolSpec, side: str, marks: dict[str, Decimal]) -> Decimal:
     """Binance's liquidation price of one position (0 when there is none or it cannot be liquidated).
 
     Isolated: WB is the position's isolated wallet and only that position is in the formula.

@@ -10,9 +10,11 @@ The conditions themselves live in :mod:`binfut.matching.triggers`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from abc import abstractmethod
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
+
+from mypy_extensions import trait
 
 from binfut.errors import ApiError
 from binfut.matching import commands as c
@@ -43,6 +45,7 @@ _STP = frozenset({"NONE", "EXPIRE_TAKER", "EXPIRE_MAKER", "EXPIRE_BOTH"})
 _WORKING = frozenset({"MARK_PRICE", "CONTRACT_PRICE"})
 
 
+@trait
 class AlgoOrders:
     """Algo-order handlers; ``SimulatedVenue`` provides the state they use."""
 
@@ -54,10 +57,22 @@ class AlgoOrders:
     now: int
     _algo_seq: int
 
-    _spec: Callable[[str], SymbolSpec]  # provided by SimulatedVenue
-    mark: Callable[[str], Decimal | None]  # provided by SimulatedVenue
-    _new_client_id: Callable[[], str]  # provided by SimulatedVenue
-    build_order: Callable[..., tuple[SymbolEngine, Order]]  # provided by SimulatedVenue
+    @abstractmethod
+    def _spec(self, symbol: str) -> SymbolSpec:  # provided by SimulatedVenue
+        ...
+
+    @abstractmethod
+    def mark(self, symbol: str) -> Decimal | None:  # provided by SimulatedVenue
+        ...
+
+    @abstractmethod
+    def _new_client_id(self) -> str:  # provided by SimulatedVenue
+        ...
+
+    @abstractmethod
+    def build_order(self, acct: Account, cmd: c.NewOrder, *, internal: bool = False) -> tuple[SymbolEngine, Order]:  # provided by SimulatedVenue
+        ...
+
     fok_reject: bool
 
     # --- algo orders --------------------------------------------------------------------------

@@ -30,7 +30,7 @@ from __future__ import annotations
 import heapq
 from bisect import bisect_left, insort
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from msgspec.structs import replace as _replace
 
@@ -47,22 +47,24 @@ from binfut.protocol.userevents import OrderTradeUpdate, TradeLite
 if TYPE_CHECKING:
     from binfut.matching.account import Account, SymbolState
     from binfut.matching.instruments import SymbolSpec
+    from binfut.matching.venue import SimulatedVenue
+    from binfut.protocol.userevents import OrderUpdate
 
 __all__ = ["SymbolEngine"]
 
-_T = Transition
-_RESTING_TIF = frozenset({"GTC", "GTD", "GTX"})
-_OPEN = frozenset({OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED})
-_CACHE_MAX = 1 << 16  # entries per conversion cache before it is cleared
+_T: Final = Transition
+_RESTING_TIF: Final = frozenset({"GTC", "GTD", "GTX"})
+_OPEN: Final = frozenset({OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED})
+_CACHE_MAX: Final = 1 << 16  # entries per conversion cache before it is cleared
 
 # status -> (new status, execution type), one table per transition (KeyError = not allowed)
-_ACCEPT = ORDER_STEPS[_T.ACCEPT]
-_PARTIAL = ORDER_STEPS[_T.PARTIAL_FILL]
-_FILL = ORDER_STEPS[_T.FILL]
-_CANCEL = ORDER_STEPS[_T.CANCEL]
-_EXPIRE = ORDER_STEPS[_T.EXPIRE]
-_EXPIRE_IN_MATCH = ORDER_STEPS[_T.EXPIRE_IN_MATCH]
-_AMEND = ORDER_STEPS[_T.AMEND]
+_ACCEPT: Final = ORDER_STEPS[_T.ACCEPT]
+_PARTIAL: Final = ORDER_STEPS[_T.PARTIAL_FILL]
+_FILL: Final = ORDER_STEPS[_T.FILL]
+_CANCEL: Final = ORDER_STEPS[_T.CANCEL]
+_EXPIRE: Final = ORDER_STEPS[_T.EXPIRE]
+_EXPIRE_IN_MATCH: Final = ORDER_STEPS[_T.EXPIRE_IN_MATCH]
+_AMEND: Final = ORDER_STEPS[_T.AMEND]
 
 
 def _steps(transition: Transition) -> dict[Any, tuple[OrderStatus, Any]]:
@@ -90,7 +92,7 @@ class SymbolEngine:
         "price_ticks", "prices", "qtys", "spec", "symbol", "trade_seq", "venue",
     )
 
-    def __init__(self, spec: SymbolSpec, venue: Any) -> None:
+    def __init__(self, spec: SymbolSpec, venue: SimulatedVenue) -> None:
         self.spec = spec
         self.symbol = spec.symbol
         self.venue = venue
@@ -106,7 +108,7 @@ class SymbolEngine:
         self.band_last: dict[int, tuple[int, int]] = {}
         self.prices: dict[int, Decimal] = {}  # ticks -> Decimal price (spec.price, cached)
         self.qtys: dict[int, Decimal] = {}  # lots -> Decimal quantity (spec.qty, cached)
-        self._proto: Any = None  # ORDER_TRADE_UPDATE "o" of a fresh plain order (see _order_out)
+        self._proto: OrderUpdate | None = None  # ORDER_TRADE_UPDATE "o" of a fresh plain order (see _order_out)
         self.avgs: dict[int, Decimal] = {}  # ticks -> average price of orders filled all at that price
         # validated order parameters by value: Decimal quantity -> lots, Decimal price -> ticks
         self.limit_lots: dict[Decimal, int] = {}
@@ -282,13 +284,16 @@ class SymbolEngine:
         order.upd = upd
         venue.out.append(Envelope(account_id=acct.id, event=OrderTradeUpdate(event_time_ms=now, transaction_time_ms=now, order=upd)))
 
-    def emit(self, order: Order, transition: Transition, **fill: Any) -> None:
+    def emit(
+        self, order: Order, transition: Transition, last_lots: int = 0, last_ticks: int = 0,
+        commission: Decimal | None = None, trade_id: int = 0, is_maker: bool = False, realized: Decimal = ZERO,
+    ) -> None:
         """Apply ``transition`` to ``order`` and queue its ORDER_TRADE_UPDATE (if the account emits)."""
         status, exec_type = _steps(transition)[order.status]
         order.status = status
         acct = order.account
         if acct.emit:
-            self._order_out(order, exec_type, acct, **fill)
+            self._order_out(order, exec_type, acct, last_lots, last_ticks, commission, trade_id, is_maker, realized)
 
     def _rest(self, order: Order) -> None:
         acct = order.account
@@ -457,7 +462,6 @@ class SymbolEngine:
         stp = taker.stp
         qty = taker.qty
         taker_cap = self.reduce_cap(taker) if taker.reduce_only or (acct.hedge and taker.margin_key == 0) else -1
-        fill = self.fill
         while prices and taker.filled < qty:
             best = prices[0] if is_buy else prices[-1]
             if limit and (best > limit if is_buy else best < limit):
@@ -494,7 +498,7 @@ class SymbolEngine:
                         continue
                     if cap < lots:
                         lots = cap
-                fill(taker, maker, best, lots)
+                self.fill(taker, maker, best, lots)
                 if taker_cap > 0:
                     taker_cap -= lots
             if not prices or (prices[0] if is_buy else prices[-1]) != best:

@@ -14,12 +14,14 @@ from __future__ import annotations
 from bisect import bisect_left, insort
 from collections import deque
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from binfut.enums import OrderStatus
 
 if TYPE_CHECKING:
-    from binfut.matching.account import Account
+    from binfut.matching.account import Account, Position
+    from binfut.matching.triggers import AlgoOrder
+    from binfut.protocol.userevents import OrderUpdate
 
 __all__ = ["Level", "Order", "OrderBook"]
 
@@ -72,14 +74,14 @@ class Order:
         client_order_id: str,
         account: Account,
         symbol: str,
-        side: Any,
-        position_side: Any,
-        type_: Any,
-        tif: Any,
+        side: str,
+        position_side: str,
+        type_: str,
+        tif: str,
         price: int,
         qty: int,
         reduce_only: bool,
-        stp: Any,
+        stp: str,
         now: int,
     ) -> None:
         self.order_id = order_id
@@ -100,22 +102,22 @@ class Order:
         self.reduce_only = reduce_only
         self.close_position = False
         self.stop_price: Decimal | None = None
-        self.working_type = "CONTRACT_PRICE"
+        self.working_type: str = "CONTRACT_PRICE"
         self.price_protect = False
-        self.price_match = "NONE"
+        self.price_match: str = "NONE"
         self.stp = stp
         self.good_till_date = 0
         self.time = now
         self.update_time = now
         self.activate_price: Decimal | None = None
         self.callback_rate: Decimal | None = None
-        self.algo: Any = None  # the AlgoOrder that spawned this order, if any
+        self.algo: AlgoOrder | None = None  # the AlgoOrder that spawned this order, if any
         self.realized = Decimal(0)
         # (symbol, opening?) bucket the order's margin is counted in, None when it needs none
-        self.margin_key: Any = None
+        self.margin_key: int | None = None
         self.in_book = False  # resting in the book (False once filled, cancelled or expired)
-        self.pos: Any = None  # the account's Position this order trades, once it has traded
-        self.upd: Any = None  # its last ORDER_TRADE_UPDATE "o" object (template of the next one)
+        self.pos: Position | None = None  # the account's Position this order trades, once it has traded
+        self.upd: OrderUpdate | None = None  # its last ORDER_TRADE_UPDATE "o" object (template of the next one)
 
     @property
     def remaining(self) -> int:

@@ -12,9 +12,11 @@ References: "Query Order", "Current All Open Orders", "All Orders", "Position In
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from abc import abstractmethod
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import TYPE_CHECKING, Any
+
+from mypy_extensions import trait
 
 from binfut._money import E8, pinned
 from binfut.enums import PositionSide
@@ -55,6 +57,7 @@ __all__ = ["VenueQueries"]
 
 
 
+@trait
 class VenueQueries:
     """Query methods; ``SimulatedVenue`` provides the state they read."""
 
@@ -63,9 +66,18 @@ class VenueQueries:
     engines: dict[str, SymbolEngine]
     now: int
 
-    account: Callable[[str], Account]  # provided by SimulatedVenue
-    marks: Callable[[], dict[str, Decimal]]  # provided by SimulatedVenue
-    _spec: Callable[[str], SymbolSpec]  # provided by SimulatedVenue
+    @abstractmethod
+    def account(self, account_id: str) -> Account:  # provided by SimulatedVenue
+        ...
+
+    @abstractmethod
+    def marks(self) -> dict[str, Decimal]:  # provided by SimulatedVenue
+        ...
+
+    @abstractmethod
+    def _spec(self, symbol: str) -> SymbolSpec:  # provided by SimulatedVenue
+        ...
+
     # --- orders -------------------------------------------------------------------------------
 
     @pinned
