@@ -16,6 +16,7 @@ Run: ``.venv/bin/python scripts/build_compiled.py [--out DIR]``
 from __future__ import annotations
 
 import argparse
+import importlib.machinery
 import os
 import shutil
 import sys
@@ -25,11 +26,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 SRC = ROOT / "src" / "binfut"
 
-# The engine's hot path and everything it calls per command.  ``commands`` and ``outputs`` hold the
-# msgspec Structs (compiled by msgspec already); the rest of binfut is I/O and stays interpreted.
+# The engine's modules and the money-context check it makes per command.  The modules that define
+# msgspec Structs (``commands``, ``outputs``) stay interpreted: msgspec builds those classes itself, and
+# a mypyc-compiled class body loses their field options (``builders`` holds what runs per command).
+# The rest of binfut is I/O.
 COMPILED = (
-    "account", "algos", "engine", "filters", "instruments", "lifecycle", "models", "orderbook", "queries",
-    "risk", "triggers", "venue",
+    "binfut._money",
+    *(f"binfut.matching.{name}" for name in (
+        "account", "algos", "builders", "engine", "filters", "instruments", "lifecycle", "models", "orderbook", "queries",
+        "risk", "triggers", "venue",
+    )),
 )
 
 
@@ -41,7 +47,7 @@ def build(out: Path) -> Path:
     staging = out.with_name(out.name + ".tmp")
     shutil.rmtree(staging, ignore_errors=True)
     shutil.copytree(SRC, staging / "binfut", ignore=shutil.ignore_patterns("__pycache__", "*.so"))
-    paths = [f"binfut/matching/{name}.py" for name in COMPILED]
+    paths = [name.replace(".", "/") + ".py" for name in COMPILED]
     # mypyc type-checks what it compiles and everything that imports; `make test` runs mypy --strict on
     # the sources, so here only the third-party packages without type information need a pass
     (staging / "mypy.ini").write_text("[mypy]\nignore_missing_imports = True\n")
@@ -69,10 +75,11 @@ def main() -> None:
     args = ap.parse_args()
     t0 = time.perf_counter()
     target = build(args.out.resolve())
-    native = sorted(p.name for p in (target / "matching").glob("*.so"))
-    if len(native) != len(COMPILED):
-        sys.exit(f"expected {len(COMPILED)} compiled modules in {target / 'matching'}, found {native}")
-    print(f"compiled {len(native)} engine modules into {target.parent} in {time.perf_counter() - t0:.0f} s")
+    suffixes = tuple(importlib.machinery.EXTENSION_SUFFIXES)
+    missing = [name for name in COMPILED if not any((target.parent / name.replace(".", "/")).with_suffix(s).exists() for s in suffixes)]
+    if missing:
+        sys.exit(f"mypyc did not produce {missing} in {target.parent}")
+    print(f"compiled {len(COMPILED)} engine modules into {target.parent} in {time.perf_counter() - t0:.0f} s")
 
 
 if __name__ == "__main__":

@@ -37,11 +37,11 @@ COMPILED = _compiled_modules()
 
 @pytest.mark.parametrize("name", COMPILED)
 def test_each_engine_module_comes_from_the_build_this_run_tests(name: str) -> None:
-    module = importlib.import_module(f"binfut.matching.{name}")
+    module = importlib.import_module(name)
     native = any(str(module.__file__).endswith(s) for s in importlib.machinery.EXTENSION_SUFFIXES)
 
     assert BUILD in ("pure", "compiled"), f"BINFUT_ENGINE_BUILD must be pure or compiled, not {BUILD!r}"
-    assert native == (BUILD == "compiled"), f"binfut.matching.{name} is {module.__file__} in the {BUILD} run"
+    assert native == (BUILD == "compiled"), f"{name} is {module.__file__} in the {BUILD} run"
 
 
 def test_the_random_load_reaches_every_path_it_is_meant_to() -> None:

@@ -12,6 +12,7 @@ Rule kept by every module here: money never depends on the caller's decimal cont
 differ -- see :mod:`binfut._money`.
 """
 
+from binfut.matching.builders import Result
 from binfut.matching.commands import (
     BatchCancelOrders,
     BatchModifyOrders,
@@ -53,7 +54,6 @@ from binfut.matching.outputs import (
     Output,
     PositionRisk,
     PublicTrade,
-    Result,
     SymbolBrackets,
     UserTrade,
 )

@@ -37,11 +37,12 @@ from msgspec.structs import replace as _replace
 from binfut._money import E8
 from binfut.enums import OrderStatus
 from binfut.matching.account import ZERO, add_order_margin, apply_fill, reject
+from binfut.matching.builders import avg_price, order_event, trade_lite, wire
 from binfut.matching.filters import to_lots, to_ticks
 from binfut.matching.lifecycle import ORDER_STEPS, Transition
 from binfut.matching.models import DefaultFeeModel
 from binfut.matching.orderbook import Level, Order, OrderBook
-from binfut.matching.outputs import Envelope, PublicTrade, avg_price, order_event, trade_lite, wire
+from binfut.matching.outputs import Envelope, PublicTrade
 from binfut.protocol.userevents import OrderTradeUpdate, TradeLite
 
 if TYPE_CHECKING:
@@ -195,7 +196,7 @@ class SymbolEngine:
     ) -> None:
         """Queue the ORDER_TRADE_UPDATE of ``order`` (its account emits events).
 
-        The same Struct as :func:`~binfut.matching.outputs.order_event` builds, made by copying the
+        The same Struct as :func:`~binfut.matching.builders.order_event` builds, made by copying the
         order's previous one with the fields that can change (or, for an order's first event, a
         per-symbol prototype with the order's own fields): far fewer keyword arguments per event.
         """
@@ -613,7 +614,7 @@ class SymbolEngine:
             prices = self.prices
             qty = qtys.get(lots) or self.qty(lots)
         if m_acct.emit:
-            out.append(Envelope(account_id=m_acct.id, event=TradeLite(  # outputs.trade_lite, inlined
+            out.append(Envelope(account_id=m_acct.id, event=TradeLite(  # builders.trade_lite, inlined
                 event_time_ms=now, transaction_time_ms=now, symbol=symbol,
                 original_quantity=qtys.get(maker.qty) or self.qty(maker.qty), original_price=price, is_maker=True,
                 client_order_id=maker.client_order_id, side=maker.side, last_filled_price=price, last_filled_quantity=qty,

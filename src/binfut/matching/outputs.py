@@ -3,28 +3,20 @@
 * :class:`Envelope` routes one ``binfut.protocol.userevents`` event to the account it belongs to.
 * :class:`PublicTrade`, :class:`BookDelta`, :class:`ForceOrder` feed the local exchange's public
   streams (aggTrade/trade, diff depth with U / u / pu, forceOrder).
-* :class:`Result` is what :meth:`SimulatedVenue.execute` returns: the REST answer plus the outputs.
 * ``*Snapshot`` / ``PositionRisk`` / ``AccountInfo`` ... are camelCase msgspec Structs that encode to
   the REST response bodies (order, algo order, positionRisk, account, balance, userTrades, income).
 
-Rule kept here: outputs are data; the builders at the bottom are the only place an engine ``Order``
-becomes wire Decimals, so integer ticks / lots never leak out of the matching package.
+Rule kept here: outputs are data (msgspec Structs); :mod:`binfut.matching.builders` is the only place
+an engine ``Order`` becomes wire Decimals, so integer ticks / lots never leak out of the matching package.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from decimal import ROUND_HALF_EVEN, Decimal
-from typing import TYPE_CHECKING, Any, cast
+from decimal import Decimal
 
 import msgspec
 
-from binfut._money import pinned
-from binfut.protocol.userevents import OrderTradeUpdate, OrderUpdate, TradeLite, UserEvent
-
-if TYPE_CHECKING:
-    from binfut.matching.instruments import SymbolSpec
-    from binfut.matching.orderbook import Order
+from binfut.protocol.userevents import UserEvent
 
 __all__ = [
     "AccountAsset",
@@ -37,59 +29,15 @@ __all__ = [
     "Envelope",
     "ForceOrder",
     "Income",
-    "Lazy",
-    "LazyOrder",
     "LeverageBracket",
     "OrderSnapshot",
     "Output",
     "PositionRisk",
     "PublicTrade",
-    "Result",
     "SymbolBrackets",
     "UserTrade",
-    "order_event",
-    "order_snapshot",
-    "plain",
-    "wire",
-    "trade_lite",
 ]
 
-ZERO = Decimal(0)
-_ONE = Decimal(1)
-_AVG_QUANTUM = Decimal("0.0001")
-
-
-def plain(value: Decimal) -> Decimal:
-    """``value`` in a form whose ``str`` is plain (no exponent) whenever Decimal allows it.
-
-    msgspec encodes Decimal with ``str``; a zero carrying many decimals (``0E-8``) or an integral
-    value with a positive exponent would come out in scientific notation.  Non-zero magnitudes below
-    1e-6 cannot be written plainly by ``str`` at all: :func:`wire` handles those.  The result is a
-    Decimal, fit for further arithmetic.
-    """
-    if not value:
-        return ZERO
-    if value.adjusted() > 0 and "E" in str(value):  # a positive exponent (adjusted() >= exponent)
-        return value.quantize(_ONE, ROUND_HALF_EVEN)
-    return value
-
-
-def wire(value: Decimal) -> Decimal:
-    """``value`` for a wire Struct field: :func:`plain`, or fixed-point text below 1e-6.
-
-    Binance never sends ``"1E-7"``; no Decimal's ``str`` can spell 0.0000001 plainly, so such a
-    value goes into the (Decimal-typed) field as the string ``"0.00000010"``, which msgspec encodes
-    exactly like a Decimal and decodes back into one.  Typed ``Decimal`` for the Structs' sake: use
-    it only for a field value, never in arithmetic again.
-    """
-    if not value:
-        return ZERO
-    adjusted = value.adjusted()
-    if adjusted < -6:
-        return cast(Decimal, format(value, "f"))  # a str, encoded like the Decimal it spells
-    if adjusted > 0 and "E" in str(value):
-        return value.quantize(_ONE, ROUND_HALF_EVEN)
-    return value
 
 
 # --- routing and public outputs ----------------------------------------------------------------
@@ -143,68 +91,6 @@ class ForceOrder(msgspec.Struct, frozen=True, kw_only=True, gc=False):
 
 
 Output = Envelope | PublicTrade | BookDelta | ForceOrder
-
-
-class Lazy:
-    """A REST answer built on first read (most callers of a backtest never read it)."""
-
-    __slots__ = ("args", "func")
-
-    def __init__(self, func: Any, *args: Any) -> None:
-        self.func = func
-        self.args = args
-
-    def build(self) -> Any:
-        return self.func(*self.args)
-
-
-class LazyOrder:
-    """``order_snapshot(spec, order, ack)`` built on first read (the order commands' answer).
-
-    A :class:`Lazy` specialised for the hot path: no argument tuple, one allocation.
-    """
-
-    __slots__ = ("ack", "order", "spec")
-
-    def __init__(self, spec: SymbolSpec, order: Order, ack: bool = False) -> None:
-        self.spec = spec
-        self.order = order
-        self.ack = ack
-
-    def build(self) -> OrderSnapshot:
-        return order_snapshot(self.spec, self.order, self.ack)
-
-
-@pinned
-def _build(lazy: Lazy | LazyOrder) -> Any:
-    """A lazy answer built in binfut's decimal context (it is read after ``execute`` returned)."""
-    return lazy.build()
-
-
-class Result:
-    """The outcome of one command: the REST answer (``value``) and every output it caused, in order.
-
-    ``value`` of an order command is built when first read, from the order as it is then: read it
-    before executing further commands if the exact post-command state matters (an ACK answer does
-    not depend on later changes, only a RESULT answer does).
-    """
-
-    __slots__ = ("_value", "outputs")
-
-    def __init__(self, value: Any, outputs: list[Output]) -> None:
-        self._value = value
-        self.outputs = outputs
-
-    @property
-    def value(self) -> Any:
-        v = self._value
-        t = type(v)
-        if t is LazyOrder or t is Lazy:
-            v = self._value = _build(v)
-        return v
-
-    def __repr__(self) -> str:
-        return f"Result(value={self.value!r}, outputs={self.outputs!r})"
 
 
 # --- REST snapshots ----------------------------------------------------------------------------
@@ -438,145 +324,3 @@ class CommissionRate(_Rest, frozen=True, kw_only=True):
     symbol: str
     maker_commission_rate: Decimal
     taker_commission_rate: Decimal
-
-
-# --- builders ----------------------------------------------------------------------------------
-
-
-def avg_price(spec: SymbolSpec, order: Order) -> Decimal:
-    """Average fill price: cum quote / executed quantity, to 1/10 000 of a tick."""
-    if not order.filled:
-        return spec.zero_price
-    tick = spec.tick_size
-    return (Decimal(order.cum_quote) * tick / order.filled).quantize(tick * _AVG_QUANTUM, ROUND_HALF_EVEN)
-
-
-def order_event(
-    spec: SymbolSpec,
-    order: Order,
-    exec_type: str,
-    now: int,
-    bids_notional: Decimal,
-    asks_notional: Decimal,
-    last_lots: int = 0,
-    last_ticks: int = 0,
-    commission: Decimal | None = None,
-    trade_id: int = 0,
-    is_maker: bool = False,
-    realized: Decimal = ZERO,
-    qty: Callable[[int], Decimal] | None = None,
-    price: Callable[[int], Decimal] | None = None,
-) -> OrderTradeUpdate:
-    """ORDER_TRADE_UPDATE for ``order`` after a transition (fill fields set for TRADE / CALCULATED).
-
-    ``qty`` / ``price`` convert lots / ticks (default the spec's; the engine passes cached ones).
-    """
-    if qty is None:
-        qty = spec.qty
-    if price is None:
-        price = spec.price
-    trailing = order.callback_rate is not None
-    filled = order.filled
-    return OrderTradeUpdate(
-        event_time_ms=now,
-        transaction_time_ms=now,
-        order=OrderUpdate(
-            symbol=spec.symbol,
-            client_order_id=order.client_order_id,
-            side=order.side,
-            order_type=order.type,
-            time_in_force=order.tif,
-            original_quantity=qty(order.qty),
-            original_price=price(order.price),
-            average_price=avg_price(spec, order) if filled else spec.zero_price,
-            stop_price=order.stop_price if order.stop_price is not None else spec.zero_price,
-            execution_type=exec_type,
-            order_status=order.status,  # type: ignore[arg-type]
-            order_id=order.order_id,
-            last_filled_quantity=qty(last_lots),
-            filled_accumulated_quantity=qty(filled),
-            last_filled_price=price(last_ticks),
-            commission_asset=spec.margin_asset if commission is not None else None,
-            commission=wire(commission) if commission is not None else None,
-            order_trade_time_ms=now,
-            trade_id=trade_id,
-            bids_notional=bids_notional,
-            asks_notional=asks_notional,
-            is_maker=is_maker,
-            is_reduce_only=order.reduce_only,
-            working_type=order.working_type,
-            original_order_type=order.orig_type,
-            position_side=order.position_side,
-            close_position=order.close_position,
-            activation_price=order.activate_price if trailing else None,
-            callback_rate=order.callback_rate if trailing else None,
-            price_protect=order.price_protect,
-            strategy_id=0,
-            strategy_sub_id=0,
-            realized_profit=wire(realized),
-            stp_mode=order.stp,
-            price_match=order.price_match,
-            good_till_date_ms=order.good_till_date,
-        ),
-    )
-
-
-def trade_lite(
-    spec: SymbolSpec, order: Order, now: int, lots: int, ticks: int, trade_id: int, is_maker: bool,
-    qty: Callable[[int], Decimal] | None = None, price: Callable[[int], Decimal] | None = None,
-) -> TradeLite:
-    """TRADE_LITE for one fill of ``order``."""
-    if qty is None:
-        qty = spec.qty
-    if price is None:
-        price = spec.price
-    return TradeLite(
-        event_time_ms=now,
-        transaction_time_ms=now,
-        symbol=spec.symbol,
-        original_quantity=qty(order.qty),
-        original_price=price(order.price),
-        is_maker=is_maker,
-        client_order_id=order.client_order_id,
-        side=order.side,
-        last_filled_price=price(ticks),
-        last_filled_quantity=qty(lots),
-        trade_id=trade_id,
-        order_id=order.order_id,
-    )
-
-
-def order_snapshot(spec: SymbolSpec, order: Order, ack: bool = False) -> OrderSnapshot:
-    """The REST body of ``order``; ``ack`` gives the state at acceptance (newOrderRespType=ACK)."""
-    trailing = order.callback_rate is not None
-    filled = 0 if ack else order.filled
-    executed = spec.qty(filled)
-    return OrderSnapshot(
-        order_id=order.order_id,
-        symbol=spec.symbol,
-        status="NEW" if ack else order.status,  # type: ignore[arg-type]
-        client_order_id=order.client_order_id,
-        price=spec.price(order.price),
-        avg_price=spec.zero_price if ack else avg_price(spec, order),
-        orig_qty=spec.qty(order.qty),
-        executed_qty=executed,
-        cum_qty=executed,
-        cum_quote=spec.notional(0 if ack else order.cum_quote),
-        time_in_force=order.tif,
-        type=order.type,
-        reduce_only=order.reduce_only,
-        close_position=order.close_position,
-        side=order.side,
-        position_side=order.position_side,
-        stop_price=order.stop_price if order.stop_price is not None else spec.zero_price,
-        working_type=order.working_type,
-        price_protect=order.price_protect,
-        orig_type=order.orig_type,
-        price_match=order.price_match,
-        self_trade_prevention_mode=order.stp,
-        good_till_date=order.good_till_date,
-        time=order.time,
-        update_time=order.time if ack else order.update_time,
-        activate_price=order.activate_price if trailing else None,
-        price_rate=order.callback_rate if trailing else None,
-    )

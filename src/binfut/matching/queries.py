@@ -30,6 +30,7 @@ from binfut.matching.account import (
     order_margin,
     reject,
 )
+from binfut.matching.builders import order_snapshot, plain, wire
 from binfut.matching.outputs import (
     AccountAsset,
     AccountInfo,
@@ -42,9 +43,6 @@ from binfut.matching.outputs import (
     PositionRisk,
     SymbolBrackets,
     UserTrade,
-    order_snapshot,
-    plain,
-    wire,
 )
 from binfut.matching.triggers import algo_snapshot
 

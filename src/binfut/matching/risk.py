@@ -31,9 +31,10 @@ from binfut.matching.account import (
     liquidation_price,
     maint_margin,
 )
+from binfut.matching.builders import wire
 from binfut.matching.lifecycle import Transition, advance
 from binfut.matching.orderbook import Order
-from binfut.matching.outputs import Envelope, ForceOrder, wire
+from binfut.matching.outputs import Envelope, ForceOrder
 from binfut.protocol.userevents import MarginCall, MarginCallPosition, OrderTradeUpdate, OrderUpdate
 
 if TYPE_CHECKING:

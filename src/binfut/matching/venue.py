@@ -42,21 +42,14 @@ from binfut.matching.account import (
     reject,
 )
 from binfut.matching.algos import AlgoOrders
+from binfut.matching.builders import Lazy, LazyOrder, Result, wire
 from binfut.matching.engine import SymbolEngine
 from binfut.matching.filters import check_min_notional, check_percent_price, missing, not_required, to_lots, to_ticks
 from binfut.matching.instruments import SymbolSpec, default_specs
 from binfut.matching.lifecycle import Transition
 from binfut.matching.models import DefaultFeeModel, DefaultFillModel, FeeModel, FillModel
 from binfut.matching.orderbook import Order
-from binfut.matching.outputs import (
-    BookDelta,
-    Envelope,
-    Lazy,
-    LazyOrder,
-    Output,
-    Result,
-    wire,
-)
+from binfut.matching.outputs import BookDelta, Envelope, Output
 from binfut.matching.queries import VenueQueries
 from binfut.matching.risk import check_risk, settle_funding
 from binfut.matching.triggers import (

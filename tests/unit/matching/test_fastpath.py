@@ -48,8 +48,8 @@ from binfut.matching.account import (
     check_order_margin,
     cross_totals,
 )
+from binfut.matching.builders import plain, wire
 from binfut.matching.instruments import SymbolSpec
-from binfut.matching.outputs import plain, wire
 from binfut.protocol.userevents import OrderTradeUpdate, decode_user_event, encode_user_event
 
 SYMBOLS = ("BTCUSDT", "ETHUSDT")

@@ -22,8 +22,8 @@ from binfut.emulator.handlers.market import limit_param
 from binfut.emulator.validate import Params, invalid, validate_params
 from binfut.errors import ApiError, InvalidRequest, OrderRejected
 from binfut.matching import commands as c
+from binfut.matching.builders import order_snapshot
 from binfut.matching.filters import to_lots, to_ticks
-from binfut.matching.outputs import order_snapshot
 from binfut.protocol.endpoints import BY_NAME
 
 if TYPE_CHECKING:

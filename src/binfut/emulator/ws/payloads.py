@@ -32,7 +32,7 @@ def number(value: Decimal) -> Decimal:
     """``value`` for a ``Decimal``-typed field: itself when ``str`` writes it plainly, else its :func:`text`.
 
     The text goes into the field as a ``str``, which msgspec encodes exactly like the Decimal it spells
-    (the convention of :func:`binfut.matching.outputs.wire`); the Struct is encoded, never read again.
+    (the convention of :func:`binfut.matching.builders.wire`); the Struct is encoded, never read again.
     """
     return value if "E" not in str(value) else cast(Decimal, format(value, "f"))
 
