@@ -58,4 +58,4 @@ gen: $(STAMP)
 	$(PY) scripts/gen_endpoints.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build/compiled build/compiled.tmp

@@ -48,7 +48,7 @@ def build(out: Path) -> Path:
     shutil.rmtree(staging, ignore_errors=True)
     shutil.copytree(SRC, staging / "binfut", ignore=shutil.ignore_patterns("__pycache__", "*.so"))
     paths = [name.replace(".", "/") + ".py" for name in COMPILED]
-    # mypyc type-checks what it compiles and everything that imports; `make test` runs mypy --strict on
+    # mypyc type-checks what it compiles and everything they import; `make test` runs mypy --strict on
     # the sources, so here only the third-party packages without type information need a pass
     (staging / "mypy.ini").write_text("[mypy]\nignore_missing_imports = True\n")
     cwd = Path.cwd()
@@ -63,6 +63,10 @@ def build(out: Path) -> Path:
         os.chdir(cwd)
     shutil.rmtree(staging / "build", ignore_errors=True)
     (staging / "mypy.ini").unlink()
+    suffixes = tuple(importlib.machinery.EXTENSION_SUFFIXES)
+    missing = [n for n in COMPILED if not any((staging / n.replace(".", "/")).with_suffix(s).exists() for s in suffixes)]
+    if missing:
+        sys.exit(f"mypyc did not produce {missing} in {staging}; the previous build is left as it was")
     # replace the previous build only once this one is complete
     shutil.rmtree(out, ignore_errors=True)
     staging.rename(out)
@@ -75,10 +79,6 @@ def main() -> None:
     args = ap.parse_args()
     t0 = time.perf_counter()
     target = build(args.out.resolve())
-    suffixes = tuple(importlib.machinery.EXTENSION_SUFFIXES)
-    missing = [name for name in COMPILED if not any((target.parent / name.replace(".", "/")).with_suffix(s).exists() for s in suffixes)]
-    if missing:
-        sys.exit(f"mypyc did not produce {missing} in {target.parent}")
     print(f"compiled {len(COMPILED)} engine modules into {target.parent} in {time.perf_counter() - t0:.0f} s")
 
 
