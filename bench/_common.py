@@ -17,12 +17,15 @@ import gc
 import os
 import platform
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 __all__ = [
+    "COMPILED",
     "Result",
     "ameasure",
     "ameasure_interleaved",
@@ -30,8 +33,35 @@ __all__ = [
     "machine_note",
     "measure",
     "measure_interleaved",
+    "engine_build",
+    "run_on_build",
     "short_error",
 ]
+
+COMPILED = Path(__file__).resolve().parent.parent / "build" / "compiled"
+"""The mypyc build of binfut (``make compiled``; ``make bench`` builds it first)."""
+
+
+def engine_build() -> str:
+    """``"compiled"`` when this process imports the mypyc-built engine, else ``"pure"``."""
+    import binfut.matching.engine as engine_module
+
+    return "pure" if str(engine_module.__file__).endswith(".py") else "compiled"
+
+
+def run_on_build(script: str, build: str, args: Sequence[str]) -> subprocess.CompletedProcess[str]:
+    """Run ``script --build BUILD *args`` in a new process on that engine build, its output captured.
+
+    The compiled build is selected by putting :data:`COMPILED` first on ``PYTHONPATH`` (child processes
+    the script spawns inherit it); the script checks with :func:`engine_build` that it got the build.
+    """
+    env = dict(os.environ)
+    if build == "compiled":
+        if not (COMPILED / "binfut").is_dir():
+            sys.exit(f"no compiled engine in {COMPILED}: run `make compiled` (make bench builds it)")
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(COMPILED), env.get("PYTHONPATH")]))
+    cmd = [sys.executable, script, "--build", build, *args]
+    return subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
 
 
 @dataclass

@@ -1,6 +1,10 @@
 """Benchmark of the local exchange: engine commands/s through ``dispatch`` and REST orders/s over loopback.
 
-Run: ``.venv/bin/python bench/bench_emulator.py [--seconds 5] [--concurrency 50] [--thread] [--no-uvloop]``
+Run: ``.venv/bin/python bench/bench_emulator.py [--seconds 5] [--concurrency 50] [--thread] [--no-uvloop]
+[--build pure|compiled]``
+
+Both measurements run on the pure-Python engine and then on its mypyc build (``make compiled``), each
+in its own process; ``--build`` runs only one, in this process.
 
 1. in-process: ``LocalExchange.dispatch_now`` (validation, order counting, engine, JSON encoding) for
    LIMIT IOC orders that expire unfilled, resting LIMIT place + cancel pairs, and MARKET fills;
@@ -20,6 +24,8 @@ import sys
 import time
 from decimal import Decimal
 from typing import Any
+
+from _common import engine_build, run_on_build
 
 KEY = "BenchKey00000000000000000000000000000000000000000000000000000001"
 SECRET = "bench-secret"
@@ -196,7 +202,20 @@ def main(argv: list[str] | None = None) -> int:
         "--thread", action="store_true", help="serve from a thread of this process instead of a child process"
     )
     p.add_argument("--no-uvloop", action="store_true")
+    p.add_argument("--build", choices=("pure", "compiled"), default=None)
     args = p.parse_args(argv)
+    if args.build is None:
+        child = list(argv if argv is not None else sys.argv[1:])
+        for which in ("pure", "compiled"):
+            print(f"-- {which} engine", flush=True)
+            proc = run_on_build(__file__, which, child)
+            sys.stdout.write(proc.stdout)
+            if proc.returncode:
+                sys.stdout.write(proc.stderr)
+                return proc.returncode
+        return 0
+    if engine_build() != args.build:
+        sys.exit(f"asked for the {args.build} engine, but this process imports the {engine_build()} one")
     print(f"python {sys.version.split()[0]}, {mp.cpu_count()} CPUs")
     print("in-process dispatch (engine commands/s):")
     for label, rate in bench_dispatch(args.seconds).items():

@@ -22,14 +22,13 @@ import argparse
 import cProfile
 import dataclasses
 import json
-import os
 import pstats
 import random
-import subprocess
 import sys
 import time
 from decimal import Decimal
-from pathlib import Path
+
+from _common import engine_build, run_on_build
 
 from binfut.clock import ManualClock
 from binfut.errors import ApiError
@@ -38,8 +37,6 @@ from binfut.matching import CancelOrder, NewOrder, SimulatedVenue, default_specs
 SYMBOL = "BTCUSDT"
 MID = 300_000  # ticks of 0.10 -> 30 000.0
 TARGET = 200_000  # commands/s, issue 3
-ROOT = Path(__file__).resolve().parent.parent
-COMPILED = ROOT / "build" / "compiled"
 
 
 def build(mode: str, seed: int, resting: int, n: int) -> tuple[SimulatedVenue, list[tuple[str, object]]]:
@@ -129,12 +126,6 @@ def measure(args: argparse.Namespace, modes: list[str]) -> dict[str, dict[str, f
     return results
 
 
-def engine_build() -> str:
-    import binfut.matching.engine as engine_module
-
-    return "compiled" if not engine_module.__file__ or not engine_module.__file__.endswith(".py") else "pure"
-
-
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--commands", type=int, default=200_000)
@@ -155,19 +146,14 @@ def main() -> None:
         if args.json:
             print("JSON " + json.dumps(results))
         return
-    if not (COMPILED / "binfut").is_dir():
-        sys.exit(f"no compiled engine in {COMPILED}: run `make compiled` (make bench builds it)")
     rates: dict[str, dict[str, dict[str, float]]] = {}
     for which in ("pure", "compiled"):
         print(f"-- {which} engine", flush=True)
-        env = dict(os.environ)
-        if which == "compiled":
-            env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(COMPILED), env.get("PYTHONPATH")]))
-        cmd = [sys.executable, __file__, "--build", which, "--json", "--commands", str(args.commands),
-               "--resting", str(args.resting), "--seed", str(args.seed), "--repeat", str(args.repeat)]
+        child = ["--json", "--commands", str(args.commands), "--resting", str(args.resting), "--seed", str(args.seed),
+                 "--repeat", str(args.repeat)]
         if args.mode:
-            cmd += ["--mode", args.mode]
-        proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+            child += ["--mode", args.mode]
+        proc = run_on_build(__file__, which, child)
         sys.stdout.write("".join(line + "\n" for line in proc.stdout.splitlines() if not line.startswith("JSON ")))
         if proc.returncode:
             sys.exit(f"the {which} run failed:\n{proc.stderr}")
