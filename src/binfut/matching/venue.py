@@ -240,23 +240,14 @@ class SimulatedVenue(VenueQueries, AlgoOrders):
         acct = self.accounts.get(account_id)
         if acct is None:
             raise reject(-2015)
-        kind = type(command)
-        handler = None
-        if kind is not c.NewOrder and kind is not c.CancelOrder:
-            handler = self._handlers.get(kind)
-            if handler is None:
-                raise reject(-1014)
+        handler = self._handlers.get(type(command))
+        if handler is None:
+            raise reject(-1014)
         self.now = self.clock.time_ms()
         out: list[Output] = []
         self.out = out
         try:
-            # the two hot commands are called directly (a native call once compiled)
-            if handler is not None:
-                value = handler(acct, command)
-            elif isinstance(command, c.NewOrder):
-                value = self._new_order(acct, command)
-            else:
-                value = self._cancel_order(acct, command)  # type: ignore[arg-type]
+            value = handler(acct, command)
         except ApiError:
             self.out = []
             self.active = {}
