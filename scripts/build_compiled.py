@@ -25,6 +25,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SRC = ROOT / "src" / "binfut"
+OUT = ROOT / "build" / "compiled"  # where the build goes by default (the Makefile and the tests use it)
 
 # The engine's modules and the money-context check it makes per command.  The modules that define
 # msgspec Structs (``commands``, ``outputs``) stay interpreted: msgspec builds those classes itself, and
@@ -75,7 +76,7 @@ def build(out: Path) -> Path:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--out", type=Path, default=ROOT / "build" / "compiled")
+    ap.add_argument("--out", type=Path, default=OUT)
     args = ap.parse_args()
     t0 = time.perf_counter()
     target = build(args.out.resolve())

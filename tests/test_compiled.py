@@ -14,25 +14,28 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from helpers.engine_scenarios import encode, random_load, scenario
 
 ROOT = Path(__file__).resolve().parents[1]
-COMPILED_DIR = ROOT / "build" / "compiled"
 BUILD = os.environ.get("BINFUT_ENGINE_BUILD", "pure")
 
 
-def _compiled_modules() -> tuple[str, ...]:
+def _build_script() -> Any:
+    """``scripts/build_compiled.py``: what it compiles, and where it puts the build."""
     spec = importlib.util.spec_from_file_location("build_compiled", ROOT / "scripts" / "build_compiled.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return tuple(module.COMPILED)
+    return module
 
 
-COMPILED = _compiled_modules()
+_SCRIPT = _build_script()
+COMPILED: tuple[str, ...] = tuple(_SCRIPT.COMPILED)
+COMPILED_DIR: Path = _SCRIPT.OUT
 
 
 @pytest.mark.parametrize("name", COMPILED)
