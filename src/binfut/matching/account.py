@@ -22,7 +22,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from typing import TYPE_CHECKING, Any, Final
 
 from binfut._money import E8
-from binfut.enums import IncomeType, PositionSide
+from binfut.enums import IncomeType
 from binfut.errors import API_ERRORS, ApiError, default_message
 
 if TYPE_CHECKING:
@@ -63,10 +63,11 @@ class SymbolState:
     """Per account and symbol: leverage, margin type, open-order counts and margin aggregates.
 
     Caches (derived, never authoritative): ``om`` is ``(hedge, total, buy side, sell side)``, the
-    notional units the open orders hold margin for (before ``x unit / leverage``), reset by every change of ``lots`` /
-    ``units`` or of the position; ``cap`` is ``(leverage, maxNotionalValue)``; ``sides`` holds the
-    symbol's positions by side (BOTH, LONG, SHORT; None until created); ``notionals`` the Decimal
-    bid / ask notionals of the open orders with the unit counts they were computed from.
+    notional units the open orders hold margin for (before ``x unit / leverage``), reset by every change
+    of ``lots`` / ``units`` or of the position; ``cap`` is ``(leverage, maxNotionalValue, the same in
+    whole units of tick x step, rounded down)``; ``sides`` holds the symbol's positions by side (BOTH,
+    LONG, SHORT; None until created); ``notionals`` the Decimal bid / ask notionals of the open orders
+    with the unit counts they were computed from.
     """
 
     __slots__ = (
@@ -84,7 +85,7 @@ class SymbolState:
         # resting orders that may only reduce (reduceOnly, or closing in hedge mode)
         self.reduce_orders: dict[int, Order] = {}
         self.om: tuple[bool, Decimal, Decimal, Decimal] | None = None
-        self.cap: tuple[int, Decimal] = (0, ZERO)
+        self.cap: tuple[int, Decimal, int] = (0, ZERO, 0)
         self.sides: list[Position | None] = [None, None, None]
         # (bid units, ask units, bid notional, ask notional) of the open orders, for the "b" / "a" event fields
         self.notionals: tuple[int, int, Decimal, Decimal] = (-1, -1, ZERO, ZERO)
@@ -264,22 +265,34 @@ def _side_margin(lots: int, units: int, closable: int) -> Decimal:
     return Decimal(units) * opening / lots  # average price of the side x opening lots
 
 
-def _order_parts(acct: Account, spec: SymbolSpec, lots: list[int], units: list[int]) -> tuple[Decimal, Decimal]:
+def _side_ratio(lots: int, units: int, closable: int) -> tuple[int, int]:
+    """:func:`_side_margin` as an exact ratio ``(numerator, denominator)`` of integers."""
+    if lots <= 0:
+        return 0, 1
+    opening = lots - closable
+    if opening <= 0:
+        return 0, 1
+    if opening >= lots:
+        return units, 1
+    return units * opening, lots
+
+
+def _order_parts(acct: Account, st: SymbolState, lots: list[int], units: list[int]) -> tuple[Decimal, Decimal]:
     """``(buy, sell)`` notional units each side's open orders hold margin for (hedge: both in ``buy``)."""
     if acct.hedge:
         return Decimal(units[BUY_LONG] + units[SELL_SHORT]), ZERO
-    pos = acct.positions.get((spec.symbol, PositionSide.BOTH))
+    pos = st.sides[0]  # the BOTH position
     amt = pos.amount if pos is not None else 0
     buy = _side_margin(lots[BUY_BOTH], units[BUY_BOTH], -amt if amt < 0 else 0)
     sell = _side_margin(lots[SELL_BOTH], units[SELL_BOTH], amt if amt > 0 else 0)
     return buy, sell
 
 
-def _om(acct: Account, spec: SymbolSpec, st: SymbolState) -> tuple[bool, Decimal, Decimal, Decimal]:
+def _om(acct: Account, st: SymbolState) -> tuple[bool, Decimal, Decimal, Decimal]:
     """``st.om``, refreshed: ``(hedge, total, buy, sell)`` notional units of the open orders."""
     om = st.om
     if om is None or om[0] is not acct.hedge:
-        buy, sell = _order_parts(acct, spec, st.lots, st.units)
+        buy, sell = _order_parts(acct, st, st.lots, st.units)
         om = st.om = (acct.hedge, buy if buy > sell else sell, buy, sell)
     return om
 
@@ -294,13 +307,13 @@ def order_margin(
     is a hypothetical ``(bucket, lots, units)`` order, for the check before placing it.
     """
     if extra is None:
-        total = _om(acct, spec, st)[1]
+        total = _om(acct, st)[1]
     else:
         lots = st.lots.copy()
         units = st.units.copy()
         lots[extra[0]] += extra[1]
         units[extra[0]] += extra[2]
-        buy, sell = _order_parts(acct, spec, lots, units)
+        buy, sell = _order_parts(acct, st, lots, units)
         total = buy if buy > sell else sell
     if not total:
         return ZERO
@@ -375,32 +388,55 @@ def check_order_margin(
     # exceed maxNotionalValue. In one-way mode that is the signed position plus the side's orders (so a
     # reversal counts only what it opens, and a reduction always fits); in hedge mode both positions
     # plus the orders of the side.
-    mark = marks.get(spec.symbol)
-    open_notional = Decimal(st.units[bucket] + units) * spec.unit
-    if acct.hedge:
-        exposure = open_notional
-        for pos in st.sides:  # BOTH, LONG, SHORT
-            if pos is not None:
-                amt = pos.amount
-                if amt:  # Position.size x (mark or entry)
-                    exposure += Decimal(amt if amt > 0 else -amt) * spec.step_size * (mark or pos.entry)
-    else:
-        pos = st.sides[0]
-        amt = pos.amount if pos is not None else 0
-        signed = Decimal(amt) * spec.step_size * (mark or pos.entry) if pos is not None and amt else ZERO
-        exposure = signed + open_notional if bucket == BUY_BOTH else open_notional - signed
     cap = st.cap
     if cap[0] != st.leverage:
-        cap = st.cap = (st.leverage, spec.max_notional(st.leverage))
-    if exposure > cap[1]:
+        limit = spec.max_notional(st.leverage)
+        n, d = limit.as_integer_ratio()
+        un, ud = spec.unit.as_integer_ratio()
+        cap = st.cap = (st.leverage, limit, n * ud // (d * un))  # floor(limit / unit), exactly
+    open_units = st.units[bucket] + units
+    hedge = acct.hedge
+    pos = st.sides[0]
+    amt = pos.amount if pos is not None else 0
+    if hedge or amt:
+        mark = marks.get(spec.symbol)
+        open_notional = Decimal(open_units) * spec.unit
+        if hedge:
+            exposure = open_notional
+            for p in st.sides:  # BOTH, LONG, SHORT
+                if p is not None:
+                    a = p.amount
+                    if a:  # Position.size x (mark or entry)
+                        exposure += Decimal(a if a > 0 else -a) * spec.step_size * (mark or p.entry)
+        else:
+            signed = Decimal(amt) * spec.step_size * (mark or pos.entry)  # type: ignore[union-attr]
+            exposure = signed + open_notional if bucket == BUY_BOTH else open_notional - signed
+        if exposure > cap[1]:
+            raise reject(-2027)
+    elif open_units > cap[2]:  # flat: the orders' notional, open_units x unit, in whole units (exact)
         raise reject(-2027)
     # -2019: the margin the order adds (the larger side may not change at all) vs available balance
-    _, before, buy, sell = _om(acct, spec, st)
-    if acct.hedge:
+    if not hedge:
+        # One-way: the side's margin units only grow with the order, so the larger side grows iff the
+        # new side exceeds the other side and its old self.  Decided on exact integer ratios first,
+        # which agrees with the Decimal comparison below (rounding is monotonic, and a tie after
+        # rounding yields need == 0): most orders stop here without a Decimal.
+        lots_, units_ = st.lots, st.units
+        if bucket == BUY_BOTH:
+            side, other, close, other_close = BUY_BOTH, SELL_BOTH, -amt if amt < 0 else 0, amt if amt > 0 else 0
+        else:
+            side, other, close, other_close = SELL_BOTH, BUY_BOTH, amt if amt > 0 else 0, -amt if amt < 0 else 0
+        new_n, new_d = _side_ratio(lots_[side] + lots, units_[side] + units, close)
+        other_n, other_d = _side_ratio(lots_[other], units_[other], other_close)
+        if new_n * other_d <= other_n * new_d:
+            return  # the other side stays the larger one
+        old_n, old_d = _side_ratio(lots_[side], units_[side], close)
+        if new_n * old_d == old_n * new_d:
+            return  # the order opens nothing on its side
+    _, before, buy, sell = _om(acct, st)
+    if hedge:
         after = Decimal(st.units[BUY_LONG] + st.units[SELL_SHORT] + units)
     else:
-        pos = st.sides[0]
-        amt = pos.amount if pos is not None else 0
         if bucket == BUY_BOTH:
             buy = _side_margin(st.lots[BUY_BOTH] + lots, st.units[BUY_BOTH] + units, -amt if amt < 0 else 0)
         else:
