@@ -6,7 +6,10 @@ resting orders.  Commands are built before the clock starts; only ``venue.execut
 
 Two builds of the same engine are measured side by side: the pure-Python source (what an editable
 install runs) and the mypyc-compiled copy in ``build/compiled`` (``make compiled``; ``make bench`` builds
-it first).  Each build runs in its own process, one after the other.
+it first).  Each build runs in its own process, one after the other.  Each load runs twice: under
+CPython's default garbage-collector settings, and under ``binfut._gc.engine_gc`` (what the event-driven
+backtest runs under: start-up heap frozen, rarer young collections); the line says how long the
+collector took in each.
 
 Run: ``.venv/bin/python bench/bench_engine.py [--commands N] [--profile] [--mode full|lean] [--repeat N]
 [--build pure|compiled]``
@@ -19,8 +22,10 @@ Run: ``.venv/bin/python bench/bench_engine.py [--commands N] [--profile] [--mode
 from __future__ import annotations
 
 import argparse
+import contextlib
 import cProfile
 import dataclasses
+import gc
 import json
 import pstats
 import random
@@ -30,6 +35,7 @@ from decimal import Decimal
 
 from _common import engine_build, run_on_build
 
+from binfut._gc import engine_gc
 from binfut.clock import ManualClock
 from binfut.errors import ApiError
 from binfut.matching import CancelOrder, NewOrder, SimulatedVenue, default_specs
@@ -84,45 +90,66 @@ def build(mode: str, seed: int, resting: int, n: int) -> tuple[SimulatedVenue, l
     return venue, cmds
 
 
-def run(venue: SimulatedVenue, cmds: list[tuple[str, object]]) -> tuple[float, int, int]:
+def run(venue: SimulatedVenue, cmds: list[tuple[str, object]]) -> tuple[float, int, int, float]:
+    """Execute ``cmds``; return (seconds, rejections, outputs, seconds the garbage collector took)."""
     execute = venue.execute
     errors = 0
     outputs = 0
+    in_gc = 0.0
+    started = 0.0
+
+    def collector(phase: str, info: dict[str, int]) -> None:
+        nonlocal in_gc, started
+        if phase == "start":
+            started = time.perf_counter()
+        else:
+            in_gc += time.perf_counter() - started
+
+    gc.callbacks.append(collector)
     t0 = time.perf_counter()
-    for a, cmd in cmds:
-        try:
-            outputs += len(execute(a, cmd).outputs)  # type: ignore[arg-type]
-        except ApiError:
-            errors += 1  # cancels of orders that already traded away (-2011)
-    return time.perf_counter() - t0, errors, outputs
+    try:
+        for a, cmd in cmds:
+            try:
+                outputs += len(execute(a, cmd).outputs)  # type: ignore[arg-type]
+            except ApiError:
+                errors += 1  # cancels of orders that already traded away (-2011)
+        return time.perf_counter() - t0, errors, outputs, in_gc
+    finally:
+        gc.callbacks.remove(collector)
+
+
+GC_SETTINGS = ("default", "engine_gc")
 
 
 def measure(args: argparse.Namespace, modes: list[str]) -> dict[str, dict[str, float]]:
-    """Run each mode in this process; print its line and return the best run's figures."""
+    """Run each mode under each GC setting in this process; print its line and return the best runs' figures."""
     results: dict[str, dict[str, float]] = {}
     for mode in modes:
-        best: tuple[float, int, int] | None = None
-        for _ in range(max(1, args.repeat)):
-            venue, cmds = build(mode, args.seed, args.resting, args.commands)
-            if args.profile:
-                prof = cProfile.Profile()
-                prof.enable()
-                result = run(venue, cmds)
-                prof.disable()
-                pstats.Stats(prof).sort_stats("tottime").print_stats(25)
-            else:
-                result = run(venue, cmds)
-            if best is None or result[0] < best[0]:
-                best = result
-        elapsed, errors, outputs = best
-        book = venue.engines[SYMBOL].book
-        resting = sum(len(lvl.orders) for lvl in book.bids.values()) + sum(len(lvl.orders) for lvl in book.asks.values())
-        print(
-            f"{mode:>4}: {len(cmds):,} commands in {elapsed:.3f} s = {len(cmds) / elapsed:,.0f} commands/s "
-            f"({errors:,} rejected, {outputs:,} outputs, ~{resting:,} resting at end)",
-            flush=True,
-        )
-        results[mode] = {"rate": len(cmds) / elapsed, "outputs": outputs, "errors": errors}
+        for setting in GC_SETTINGS:
+            best: tuple[float, int, int, float] | None = None
+            for _ in range(max(1, args.repeat)):
+                venue, cmds = build(mode, args.seed, args.resting, args.commands)
+                gc.collect()
+                with engine_gc() if setting == "engine_gc" else contextlib.nullcontext():
+                    if args.profile:
+                        prof = cProfile.Profile()
+                        prof.enable()
+                        result = run(venue, cmds)
+                        prof.disable()
+                        pstats.Stats(prof).sort_stats("tottime").print_stats(25)
+                    else:
+                        result = run(venue, cmds)
+                if best is None or result[0] < best[0]:
+                    best = result
+            elapsed, errors, outputs, in_gc = best
+            book = venue.engines[SYMBOL].book
+            resting = sum(len(lvl.orders) for lvl in book.bids.values()) + sum(len(lvl.orders) for lvl in book.asks.values())
+            print(
+                f"{mode:>4}, {setting:<9} GC: {len(cmds):,} commands in {elapsed:.3f} s = {len(cmds) / elapsed:,.0f} commands/s, "
+                f"{in_gc / elapsed:.0%} of it collecting ({errors:,} rejected, {outputs:,} outputs, ~{resting:,} resting at end)",
+                flush=True,
+            )
+            results[f"{mode}/{setting}"] = {"rate": len(cmds) / elapsed, "outputs": outputs, "errors": errors}
     return results
 
 
@@ -158,14 +185,16 @@ def main() -> None:
         if proc.returncode:
             sys.exit(f"the {which} run failed:\n{proc.stderr}")
         rates[which] = json.loads(next(line[5:] for line in proc.stdout.splitlines() if line.startswith("JSON ")))
-    print(f"\n{'mode':<6}{'pure':>12}{'compiled':>12}{'compiled/pure':>15}{'target':>10}  verdict")
+    print(f"\n{'mode':<6}{'GC':<11}{'pure':>10}{'compiled':>12}{'compiled/pure':>15}{'target':>10}  verdict")
     for mode in modes:
-        pure = rates["pure"][mode]["rate"]
-        compiled = rates["compiled"][mode]["rate"]
-        if rates["pure"][mode]["outputs"] != rates["compiled"][mode]["outputs"]:
-            sys.exit(f"{mode}: the two builds produced different outputs: {rates}")
-        verdict = "met" if compiled >= TARGET else f"MISSED ({compiled / TARGET:.0%} of the target)"
-        print(f"{mode:<6}{pure:>12,.0f}{compiled:>12,.0f}{compiled / pure:>14.2f}x{TARGET:>10,}  {verdict}")
+        for setting in GC_SETTINGS:
+            key = f"{mode}/{setting}"
+            pure = rates["pure"][key]["rate"]
+            compiled = rates["compiled"][key]["rate"]
+            if rates["pure"][key]["outputs"] != rates["compiled"][key]["outputs"]:
+                sys.exit(f"{key}: the two builds produced different outputs: {rates}")
+            verdict = "met" if compiled >= TARGET else f"MISSED ({compiled / TARGET:.0%} of the target)"
+            print(f"{mode:<6}{setting:<11}{pure:>10,.0f}{compiled:>12,.0f}{compiled / pure:>14.2f}x{TARGET:>10,}  {verdict}")
 
 
 if __name__ == "__main__":

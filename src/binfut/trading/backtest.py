@@ -29,6 +29,7 @@ from typing import Any
 import msgspec
 import numpy as np
 
+from binfut._gc import engine_gc
 from binfut.clock import ManualClock
 from binfut.matching import DefaultFillModel, Funding, MarkPrice, SimulatedVenue, Tick, Trade
 from binfut.strategy.base import Bar, Strategy, Vectorized
@@ -251,7 +252,15 @@ def funding_by_bar(feed: BarFeed) -> dict[int, list[Any]]:
 
 
 def run_events(s: Session) -> BacktestResult:
-    """The event-driven loop over every bar of every feed (same open times required)."""
+    """The event-driven loop over every bar of every feed (same open times required).
+
+    Runs under :func:`binfut._gc.engine_gc`: the collector leaves the engine's long-lived state alone.
+    """
+    with engine_gc():
+        return _run_events(s)
+
+
+def _run_events(s: Session) -> BacktestResult:
     feeds = s.feeds
     n = len(feeds[0])
     for f in feeds[1:]:
