@@ -115,12 +115,12 @@ class Position:
     @property
     def size(self) -> Decimal:
         """Absolute size in base asset."""
-        return Decimal(abs(self.amount)) * self.spec.step_size
+        return self.spec.step_size * abs(self.amount)
 
     def unrealized(self, mark: Decimal) -> Decimal:
         if not self.amount:
             return ZERO
-        return (mark - self.entry) * Decimal(self.amount) * self.spec.step_size
+        return (mark - self.entry) * self.amount * self.spec.step_size
 
     def breakeven(self) -> Decimal:
         """Entry price moved by the opening commission per unit (0 when flat)."""
@@ -362,8 +362,8 @@ def available_balance(acct: Account, specs: dict[str, SymbolSpec], marks: dict[s
             continue
         mark = marks.get(symbol) or pos.entry
         step = pos.spec.step_size
-        upnl += (mark - pos.entry) * Decimal(amt) * step  # Position.unrealized
-        im += Decimal(amt if amt > 0 else -amt) * step * mark / st.leverage  # Position.size x mark / leverage
+        upnl += (mark - pos.entry) * amt * step  # Position.unrealized
+        im += step * (amt if amt > 0 else -amt) * mark / st.leverage  # Position.size x mark / leverage
     orders = ZERO
     for symbol, st in states.items():
         if st.open_count:
@@ -400,16 +400,16 @@ def check_order_margin(
     amt = pos.amount if pos is not None else 0
     if hedge or amt:
         mark = marks.get(spec.symbol)
-        open_notional = Decimal(open_units) * spec.unit
+        open_notional = spec.unit * open_units
         if hedge:
             exposure = open_notional
             for p in st.sides:  # BOTH, LONG, SHORT
                 if p is not None:
                     a = p.amount
                     if a:  # Position.size x (mark or entry)
-                        exposure += Decimal(a if a > 0 else -a) * spec.step_size * (mark or p.entry)
+                        exposure += spec.step_size * (a if a > 0 else -a) * (mark or p.entry)
         else:
-            signed = Decimal(amt) * spec.step_size * (mark or pos.entry)  # type: ignore[union-attr]
+            signed = spec.step_size * amt * (mark or pos.entry)  # type: ignore[union-attr]
             exposure = signed + open_notional if bucket == BUY_BOTH else open_notional - signed
         if exposure > cap[1]:
             raise reject(-2027)
@@ -487,7 +487,7 @@ def apply_fill(
         closing = lots if lots < abs(amt) else abs(amt)
         opened = lots - closing
         diff = price - pos.entry if amt > 0 else pos.entry - price
-        realized = (diff * Decimal(closing) * spec.step_size).quantize(E8, ROUND_HALF_EVEN)
+        realized = (diff * closing * spec.step_size).quantize(E8, ROUND_HALF_EVEN)
         if st.isolated:
             pos.isolated_wallet -= (pos.isolated_wallet * closing / abs(amt)).quantize(E8, ROUND_HALF_EVEN)
         new = amt + (lots if is_buy else -lots)
@@ -504,7 +504,7 @@ def apply_fill(
     if opened:
         pos.fees += fee
         if st.isolated:
-            pos.isolated_wallet += (price * Decimal(opened) * spec.step_size / st.leverage).quantize(E8, ROUND_HALF_EVEN)
+            pos.isolated_wallet += (price * opened * spec.step_size / st.leverage).quantize(E8, ROUND_HALF_EVEN)
     pos.realized += realized
     pos.update_time = now
     st.om = None  # the position nets against the open orders

@@ -139,7 +139,7 @@ def avg_price(spec: SymbolSpec, order: Order) -> Decimal:
     if not order.filled:
         return spec.zero_price
     tick = spec.tick_size
-    return (Decimal(order.cum_quote) * tick / order.filled).quantize(tick * _AVG_QUANTUM, ROUND_HALF_EVEN)
+    return (tick * order.cum_quote / order.filled).quantize(tick * _AVG_QUANTUM, ROUND_HALF_EVEN)
 
 
 def order_event(

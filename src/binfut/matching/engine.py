@@ -124,7 +124,7 @@ class SymbolEngine:
         if d is None:
             if len(self.prices) >= _CACHE_MAX:
                 self.prices.clear()
-            d = self.prices[ticks] = Decimal(ticks) * self.spec.tick_size
+            d = self.prices[ticks] = self.spec.tick_size * ticks
         return d
 
     def qty(self, lots: int) -> Decimal:
@@ -133,7 +133,7 @@ class SymbolEngine:
         if d is None:
             if len(self.qtys) >= _CACHE_MAX:
                 self.qtys.clear()
-            d = self.qtys[lots] = Decimal(lots) * self.spec.step_size
+            d = self.qtys[lots] = self.spec.step_size * lots
         return d
 
     def lots(self, qty: Decimal, market: bool = False) -> int:
@@ -188,7 +188,7 @@ class SymbolEngine:
     def _notionals(self, st: SymbolState) -> tuple[Decimal, Decimal]:
         unit = self.spec.unit
         u = st.units
-        return Decimal(u[1] + u[3]) * unit, Decimal(u[2] + u[4]) * unit
+        return unit * (u[1] + u[3]), unit * (u[2] + u[4])
 
     def _order_out(
         self, order: Order, exec_type: str, acct: Account, last_lots: int = 0, last_ticks: int = 0,
@@ -207,7 +207,7 @@ class SymbolEngine:
         notionals = st.notionals
         if notionals[0] != ub or notionals[1] != ua:
             unit = self.spec.unit
-            notionals = st.notionals = (ub, ua, Decimal(ub) * unit, Decimal(ua) * unit)
+            notionals = st.notionals = (ub, ua, unit * ub, unit * ua)
         bids = notionals[2]
         asks = notionals[3]
         venue = self.venue
@@ -522,7 +522,7 @@ class SymbolEngine:
             venue.last_price_moved(symbol, price)
         self.price_moved = True
         units = ticks * lots
-        notional = Decimal(units) * spec.unit
+        notional = spec.unit * units
         fee_model = venue.fee_model
         default_fees = type(fee_model) is DefaultFeeModel
         # maker side: take the lots off its level (OrderBook.reduce, inlined)
@@ -672,7 +672,7 @@ class SymbolEngine:
         maker.update_time = now
         st = acct.states[self.symbol]
         add_order_margin(st, maker, -lots)
-        fee = venue.fee_model.commission(acct, spec, Decimal(ticks * lots) * spec.unit, True)
+        fee = venue.fee_model.commission(acct, spec, spec.unit * (ticks * lots), True)
         pos = acct.position(spec, maker.position_side)
         realized = apply_fill(acct, st, pos, maker.is_buy, lots, price, fee, now)
         maker.realized += realized

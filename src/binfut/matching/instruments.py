@@ -123,15 +123,15 @@ class SymbolSpec:
 
     def price(self, ticks: int) -> Decimal:
         """Decimal price of ``ticks`` (keeps the tick's exponent, so it prints plainly)."""
-        return Decimal(ticks) * self.tick_size
+        return self.tick_size * ticks
 
     def qty(self, lots: int) -> Decimal:
         """Decimal quantity of ``lots``."""
-        return Decimal(lots) * self.step_size
+        return self.step_size * lots
 
     def notional(self, units: int) -> Decimal:
         """Decimal notional of ``units`` (ticks x lots)."""
-        return Decimal(units) * self.unit
+        return self.unit * units
 
     def bracket_for(self, notional: Decimal) -> Bracket:
         """The bracket whose [floor, cap) holds ``notional`` (the last one beyond the caps)."""

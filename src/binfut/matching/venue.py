@@ -383,8 +383,8 @@ class SimulatedVenue(VenueQueries, AlgoOrders):
                         BookDelta(
                             symbol=e.symbol, first_update_id=e.prev_update_id + 1, last_update_id=book.update_id,
                             prev_update_id=e.prev_update_id, event_time_ms=now, transact_time_ms=now,
-                            bids=[(prices.get(p) or price(p), Decimal(q) * step) for p, q in bids],
-                            asks=[(prices.get(p) or price(p), Decimal(q) * step) for p, q in asks],
+                            bids=[(prices.get(p) or price(p), step * q) for p, q in bids],
+                            asks=[(prices.get(p) or price(p), step * q) for p, q in asks],
                         )
                     )
                     e.prev_update_id = book.update_id
@@ -434,14 +434,14 @@ class SimulatedVenue(VenueQueries, AlgoOrders):
             if amt:
                 mark = marks.get(symbol) or entry
                 step = spec.step_size
-                upnl = ((mark - entry) * Decimal(amt) * step).quantize(E8, ROUND_HALF_EVEN)  # Position.unrealized
-                per_unit = pos.fees / (Decimal(amt if amt > 0 else -amt) * step)  # Position.breakeven
+                upnl = ((mark - entry) * amt * step).quantize(E8, ROUND_HALF_EVEN)  # Position.unrealized
+                per_unit = pos.fees / (step * (amt if amt > 0 else -amt))  # Position.breakeven
                 be = entry + per_unit if amt > 0 else entry - per_unit
             else:
                 upnl = be = ZERO
             rows.append(
                 PositionUpdate(
-                    symbol=symbol, position_amount=Decimal(amt) * spec.step_size,  # spec.qty (not cached: it moves)
+                    symbol=symbol, position_amount=spec.step_size * amt,  # spec.qty (not cached: it moves)
                     entry_price=wire(entry), breakeven_price=wire(be), accumulated_realized=wire(pos.realized),
                     unrealized_pnl=wire(upnl), margin_type="isolated" if acct.states[symbol].isolated else "cross",
                     isolated_wallet=wire(pos.isolated_wallet), position_side=pos.side,
