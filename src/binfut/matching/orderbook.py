@@ -14,7 +14,7 @@ from __future__ import annotations
 from bisect import bisect_left, insort
 from collections import deque
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from binfut.enums import OrderStatus
 
@@ -24,6 +24,8 @@ if TYPE_CHECKING:
     from binfut.protocol.userevents import OrderUpdate
 
 __all__ = ["Level", "Order", "OrderBook"]
+
+_ZERO: Final = Decimal(0)
 
 
 class Order:
@@ -112,7 +114,7 @@ class Order:
         self.activate_price: Decimal | None = None
         self.callback_rate: Decimal | None = None
         self.algo: AlgoOrder | None = None  # the AlgoOrder that spawned this order, if any
-        self.realized = Decimal(0)
+        self.realized = _ZERO
         # (symbol, opening?) bucket the order's margin is counted in, None when it needs none
         self.margin_key: int | None = None
         self.in_book = False  # resting in the book (False once filled, cancelled or expired)

@@ -23,6 +23,8 @@ from collections.abc import Callable
 from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 from typing import Any, Final
 
+from msgspec.structs import astuple as _astuple
+
 from binfut._money import E8, MONEY, foreign
 from binfut.clock import Clock
 from binfut.enums import PositionSide
@@ -66,6 +68,22 @@ from binfut.protocol.userevents import (
 )
 
 __all__ = ["SimulatedVenue"]
+
+# NewOrder's fields by position, for build_order's single msgspec.structs.astuple call
+_FIELDS: Final = {name: i for i, name in enumerate(c.NewOrder.__struct_fields__)}
+_I_SYMBOL: Final = _FIELDS["symbol"]
+_I_SIDE: Final = _FIELDS["side"]
+_I_TYPE: Final = _FIELDS["type"]
+_I_QUANTITY: Final = _FIELDS["quantity"]
+_I_PRICE: Final = _FIELDS["price"]
+_I_TIME_IN_FORCE: Final = _FIELDS["time_in_force"]
+_I_POSITION_SIDE: Final = _FIELDS["position_side"]
+_I_REDUCE_ONLY: Final = _FIELDS["reduce_only"]
+_I_CLIENT_ORDER_ID: Final = _FIELDS["new_client_order_id"]
+_I_PRICE_MATCH: Final = _FIELDS["price_match"]
+_I_STP: Final = _FIELDS["self_trade_prevention_mode"]
+_I_GOOD_TILL_DATE: Final = _FIELDS["good_till_date"]
+_I_CLOSE_POSITION: Final = _FIELDS["close_position"]
 
 _SIDES: Final = frozenset({"BUY", "SELL"})
 _TIFS: Final = frozenset({"GTC", "IOC", "FOK", "GTX", "GTD"})
@@ -461,7 +479,7 @@ class SimulatedVenue(VenueQueries, AlgoOrders):
     # --- new orders ---------------------------------------------------------------------------
 
     def _new_client_id(self) -> str:
-        return "sim_" + format(self.rng.getrandbits(72), "018x")
+        return "sim_" + self.rng.getrandbits(72).to_bytes(9, "big").hex()  # 18 hex digits, zero-padded
 
     def build_order(self, acct: Account, cmd: c.NewOrder, *, internal: bool = False) -> tuple[SymbolEngine, Order]:
         """Validate a LIMIT / MARKET order and build it (no state is changed here).
@@ -470,72 +488,76 @@ class SimulatedVenue(VenueQueries, AlgoOrders):
         limit checks, which Binance applies to the algo order itself.  The checks run in Binance's
         order; the common case (no optional parameter) takes the shortest way through them.
         """
-        symbol = cmd.symbol
+        f = _astuple(cmd)  # one call instead of a dozen attribute reads on a non-native object
+        symbol: str = f[_I_SYMBOL]
         spec = self.specs.get(symbol)
         if spec is None:
             raise reject(-1121)
         engine = self.engines[symbol]
-        side = cmd.side
+        side: str = f[_I_SIDE]
         if side != "BUY" and side != "SELL":
             raise reject(-1117)
-        otype = cmd.type
+        otype: str = f[_I_TYPE]
         if otype != "LIMIT" and otype != "MARKET":
             if otype in CONDITIONAL_TYPES and not internal:
                 raise reject(-4120)  # conditional types moved to the Algo Order API
             raise reject(-1116)
         is_buy = side == "BUY"
         hedge = acct.hedge
-        ps = cmd.position_side or "BOTH"
+        ps: str = f[_I_POSITION_SIDE] or "BOTH"
         if hedge or ps != "BOTH":
             if ps not in ("BOTH", "LONG", "SHORT"):
                 raise reject(-4060, "Invalid position side.")
             if hedge:
                 if ps == "BOTH":
                     raise reject(-4061)
-                if cmd.reduce_only is not None and not internal:
+                if f[_I_REDUCE_ONLY] is not None and not internal:
                     raise not_required("reduceOnly")  # hedge mode: the position side says it all
             else:
                 raise reject(-4061)
-        if cmd.close_position and not internal:
+        if f[_I_CLOSE_POSITION] and not internal:
             raise not_required("closePosition")
         market = otype == "MARKET"
-        tif = cmd.time_in_force
+        tif: str | None = f[_I_TIME_IN_FORCE]
         if market:
             tif = "GTC"  # Binance reports MARKET orders with timeInForce GTC
         elif tif is None:
             raise missing("timeInForce")
         elif tif != "GTC" and tif not in _TIFS:
             raise reject(-1115)
-        stp = cmd.self_trade_prevention_mode or "NONE"
+        stp: str = f[_I_STP] or "NONE"
         if stp != "NONE" and stp not in _STP:
             raise reject(-5039, "Invalid self trade prevention mode.")
-        pm = cmd.price_match or "NONE"
+        pm: str = f[_I_PRICE_MATCH] or "NONE"
         if pm != "NONE" and pm not in _PRICE_MATCH:
             raise reject(-5037, "Invalid price match.")
-        if cmd.quantity is None:
+        quantity: Decimal | None = f[_I_QUANTITY]
+        if quantity is None:
             raise missing("quantity")
-        lots = engine.lots(cmd.quantity, market)
+        lots = engine.lots(quantity, market)
+        price: Decimal | None = f[_I_PRICE]
         ticks = 0
         if not market:
             if pm != "NONE":
-                if cmd.price is not None:
+                if price is not None:
                     raise not_required("price")
                 ticks = self._match_price(engine, is_buy, pm)
-            elif cmd.price is None:
+            elif price is None:
                 raise missing("price")
             else:
-                ticks = engine.ticks(cmd.price)
+                ticks = engine.ticks(price)
         elif pm != "NONE":
             raise reject(-5038, "This order type does not support price match.")
         gtd = 0
         if tif == "GTD":
-            if cmd.good_till_date is None:
+            good_till: int | None = f[_I_GOOD_TILL_DATE]
+            if good_till is None:
                 raise missing("goodTillDate")
-            gtd = cmd.good_till_date // 1000 * 1000  # only second precision is kept
+            gtd = good_till // 1000 * 1000  # only second precision is kept
             if gtd <= self.now + _GTD_MIN_AHEAD_MS or gtd >= _GTD_MAX_MS:
                 raise reject(-5040, "goodTillDate timestamp must be greater than the current time plus 600 seconds and smaller than 253402300799000")
         st = acct.states[symbol]
-        cid = cmd.new_client_order_id
+        cid: str | None = f[_I_CLIENT_ORDER_ID]
         if not internal:
             if cid is not None:
                 if not _CID.match(cid):
@@ -546,7 +568,7 @@ class SimulatedVenue(VenueQueries, AlgoOrders):
                 raise reject(-2025)
         # reduce-only, and hedge-mode closing orders, must have a position to reduce (-2022)
         closing = (ps == "LONG" and not is_buy) or (ps == "SHORT" and is_buy)
-        reduce_only = bool(cmd.reduce_only) and not hedge
+        reduce_only = bool(f[_I_REDUCE_ONLY]) and not hedge
         if reduce_only or closing:
             pos = acct.positions.get((symbol, ps))
             amt = pos.amount if pos is not None else 0
@@ -581,7 +603,7 @@ class SimulatedVenue(VenueQueries, AlgoOrders):
                 check_order_margin(acct, spec, st, bucket, lots, lots * ref_ticks, self.specs, self.marks())
         self._order_seq += 1
         if cid is None:
-            cid = "sim_" + format(self.rng.getrandbits(72), "018x")  # _new_client_id, inlined
+            cid = "sim_" + self.rng.getrandbits(72).to_bytes(9, "big").hex()  # _new_client_id, inlined
         order = Order(self._order_seq, cid, acct, symbol, side, ps, otype, tif, ticks, lots, reduce_only, stp, self.now)
         order.margin_key = bucket
         if pm != "NONE":
