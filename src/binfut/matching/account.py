@@ -380,8 +380,13 @@ def check_order_margin(
     units: int,
     specs: dict[str, SymbolSpec],
     marks: dict[str, Decimal],
+    mark_ticks: int = 0,
 ) -> None:
-    """Raise -2027 / -2019 if a new opening order does not fit the leverage cap / available balance."""
+    """Raise -2027 / -2019 if a new opening order does not fit the leverage cap / available balance.
+
+    ``mark_ticks`` is the symbol's mark in whole ticks when it is the last trade price (``marks`` holds
+    its Decimal), 0 when it is not known as ticks: then the cap check stays in integers.
+    """
     if acct.unlimited or bucket == NO_MARGIN:
         return
     # -2027: the position the account would hold if its open orders on this side all filled may not
@@ -398,7 +403,12 @@ def check_order_margin(
     hedge = acct.hedge
     pos = st.sides[0]
     amt = pos.amount if pos is not None else 0
-    if hedge or amt:
+    if not hedge and amt and mark_ticks:
+        # one-way, priced at the last trade: the signed position is amt x mark_ticks whole units (exact)
+        held = amt * mark_ticks
+        if (held + open_units if bucket == BUY_BOTH else open_units - held) > cap[2]:
+            raise reject(-2027)
+    elif hedge or amt:
         mark = marks.get(spec.symbol)
         open_notional = spec.unit * open_units
         if hedge:

@@ -30,6 +30,7 @@ from __future__ import annotations
 import heapq
 from bisect import bisect_left, insort
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
+from operator import neg
 from typing import TYPE_CHECKING, Any, Final
 
 from msgspec.structs import replace as _replace
@@ -310,7 +311,10 @@ class SymbolEngine:
         lvl = levels.get(price)
         if lvl is None:
             lvl = levels[price] = Level(price)
-            insort(prices, price)
+            if order.is_buy:
+                insort(prices, price)
+            else:
+                insort(prices, price, key=neg)  # descending: the best ask is last
         lvl.orders.append(order)
         order.in_book = True
         lvl.qty += remaining
@@ -382,7 +386,7 @@ class SymbolEngine:
     def crosses(self, is_buy: bool, ticks: int) -> bool:
         book = self.book
         if is_buy:
-            return bool(book.ask_prices) and book.ask_prices[0] <= ticks
+            return bool(book.ask_prices) and book.ask_prices[-1] <= ticks
         return bool(book.bid_prices) and book.bid_prices[-1] >= ticks
 
     def fillable(self, is_buy: bool, ticks: int, lots: int) -> bool:
@@ -390,7 +394,7 @@ class SymbolEngine:
         book = self.book
         total = 0
         if is_buy:
-            for p in book.ask_prices:
+            for p in reversed(book.ask_prices):
                 if ticks and p > ticks:
                     break
                 total += book.asks[p].qty
@@ -437,7 +441,7 @@ class SymbolEngine:
         book = self.book
         limit = order.price
         if order.is_buy:
-            go = bool(book.ask_prices) and (not limit or book.ask_prices[0] <= limit)
+            go = bool(book.ask_prices) and (not limit or book.ask_prices[-1] <= limit)
         else:
             go = bool(book.bid_prices) and (not limit or book.bid_prices[-1] >= limit)
         if go or order.reduce_only or (acct.hedge and order.margin_key == 0):
@@ -464,7 +468,7 @@ class SymbolEngine:
         qty = taker.qty
         taker_cap = self.reduce_cap(taker) if taker.reduce_only or (acct.hedge and taker.margin_key == 0) else -1
         while prices and taker.filled < qty:
-            best = prices[0] if is_buy else prices[-1]
+            best = prices[-1]  # either side's best price is last
             if limit and (best > limit if is_buy else best < limit):
                 break
             queue = levels[best].orders
@@ -502,7 +506,7 @@ class SymbolEngine:
                 self.fill(taker, maker, best, lots)
                 if taker_cap > 0:
                     taker_cap -= lots
-            if not prices or (prices[0] if is_buy else prices[-1]) != best:
+            if not prices or prices[-1] != best:
                 continue
             if not queue:  # only dead entries were left on a level with quantity: cannot happen
                 break
@@ -540,12 +544,12 @@ class SymbolEngine:
         if not lvl.qty:
             del levels[ticks]
             side_prices = book.bid_prices if m_buy else book.ask_prices
-            if side_prices[-1] == ticks:
+            if side_prices[-1] == ticks:  # the best level (the usual case)
                 side_prices.pop()
-            elif side_prices[0] == ticks:
-                del side_prices[0]
-            else:
+            elif m_buy:
                 del side_prices[bisect_left(side_prices, ticks)]
+            else:
+                del side_prices[bisect_left(side_prices, -ticks, key=neg)]
         m_acct = maker.account
         maker.filled += lots
         maker.cum_quote += units

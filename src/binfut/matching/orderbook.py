@@ -14,6 +14,7 @@ from __future__ import annotations
 from bisect import bisect_left, insort
 from collections import deque
 from decimal import Decimal
+from operator import neg
 from typing import TYPE_CHECKING, Final
 
 from binfut.enums import OrderStatus
@@ -146,8 +147,10 @@ class Level:
 class OrderBook:
     """Both sides of one symbol's book.
 
-    ``bid_prices`` / ``ask_prices`` are ascending lists of the tick prices that have a level; the best
-    bid is ``bid_prices[-1]``, the best ask ``ask_prices[0]``.  ``track`` = False stops recording the
+    ``bid_prices`` (ascending) and ``ask_prices`` (descending, kept with ``key=neg``) list the tick
+    prices that have a level, so that each side's best price is last: ``bid_prices[-1]`` and
+    ``ask_prices[-1]``.  Levels come and go mostly at the top of the book, at the end of these lists,
+    without moving the rest of them.  ``track`` = False stops recording the
     changed levels (nobody publishes depth deltas); ``update_id`` counts on regardless.
     """
 
@@ -169,14 +172,14 @@ class OrderBook:
         return self.bid_prices[-1] if self.bid_prices else None
 
     def best_ask(self) -> int | None:
-        return self.ask_prices[0] if self.ask_prices else None
+        return self.ask_prices[-1] if self.ask_prices else None
 
     def depth(self, limit: int) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
         """Top ``limit`` levels per side as ``(ticks, lots)``, best first."""
         bids = self.bids
         asks = self.asks
         b = [(p, bids[p].qty) for p in self.bid_prices[: -limit - 1 : -1]]
-        a = [(p, asks[p].qty) for p in self.ask_prices[:limit]]
+        a = [(p, asks[p].qty) for p in self.ask_prices[: -limit - 1 : -1]]
         return b, a
 
     def level_qty(self, is_bid: bool, price: int) -> int:
@@ -184,7 +187,7 @@ class OrderBook:
         return lvl.qty if lvl is not None else 0
 
     def crossed(self) -> bool:
-        return bool(self.bid_prices and self.ask_prices and self.bid_prices[-1] >= self.ask_prices[0])
+        return bool(self.bid_prices and self.ask_prices and self.bid_prices[-1] >= self.ask_prices[-1])
 
     # --- mutations ----------------------------------------------------------------------------
 
@@ -198,7 +201,10 @@ class OrderBook:
         lvl = levels.get(price)
         if lvl is None:
             lvl = levels[price] = Level(price)
-            insort(prices, price)
+            if order.is_buy:
+                insort(prices, price)
+            else:
+                insort(prices, price, key=neg)
         lvl.orders.append(order)
         order.in_book = True
         lvl.qty += order.qty - order.filled
@@ -232,7 +238,7 @@ class OrderBook:
         self.update_id += 1
         if lvl.qty == 0:
             del levels[price]
-            del prices[bisect_left(prices, price)]
+            del prices[bisect_left(prices, price) if order.is_buy else bisect_left(prices, -price, key=neg)]
 
     def shrink(self, order: Order, lots: int) -> None:
         """Reduce a resting order's quantity in place (keeps its queue position)."""
@@ -261,7 +267,7 @@ class OrderBook:
     def orders(self) -> list[Order]:
         """Every live resting order (best price first, then time)."""
         out: list[Order] = []
-        for prices, levels, rev in ((self.bid_prices, self.bids, True), (self.ask_prices, self.asks, False)):
-            for p in reversed(prices) if rev else prices:
+        for prices, levels in ((self.bid_prices, self.bids), (self.ask_prices, self.asks)):
+            for p in reversed(prices):
                 out.extend(o for o in levels[p].orders if o.in_book)
         return out

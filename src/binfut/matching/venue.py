@@ -589,7 +589,7 @@ class SimulatedVenue(VenueQueries, AlgoOrders):
                 book = engine.book
                 prices = book.ask_prices if is_buy else book.bid_prices
                 if prices:
-                    ref_ticks = prices[0] if is_buy else prices[-1]
+                    ref_ticks = prices[-1]  # the best opposite price
                 else:
                     mark = self.mark(symbol)
                     ref_ticks = int(mark * spec.inv_tick) if mark is not None else 0
@@ -600,7 +600,7 @@ class SimulatedVenue(VenueQueries, AlgoOrders):
             else:
                 bucket = BUY_BOTH if is_buy else SELL_BOTH
             if ref_ticks and not acct.unlimited:
-                check_order_margin(acct, spec, st, bucket, lots, lots * ref_ticks, self.specs, self.marks())
+                check_order_margin(acct, spec, st, bucket, lots, lots * ref_ticks, self.specs, self.marks(), 0 if explicit is not None else engine.last_ticks)
         self._order_seq += 1
         if cid is None:
             cid = "sim_" + self.rng.getrandbits(72).to_bytes(9, "big").hex()  # _new_client_id, inlined
@@ -622,7 +622,7 @@ class SimulatedVenue(VenueQueries, AlgoOrders):
         if not prices:
             raise reject(-5037, "Invalid price match.")
         idx = min(n, len(prices)) - 1
-        return prices[-1 - idx] if own_bids else prices[idx]
+        return prices[-1 - idx]  # each side's best price is last
 
     def _new_order(self, acct: Account, cmd: c.NewOrder) -> Any:
         engine, order = self.build_order(acct, cmd)
@@ -861,7 +861,7 @@ class SimulatedVenue(VenueQueries, AlgoOrders):
         book = engine.book
         prices = book.bid_prices if hits_bids else book.ask_prices
         levels = book.bids if hits_bids else book.asks
-        for p in (list(reversed(prices)) if hits_bids else list(prices)):
+        for p in list(reversed(prices)):  # best first
             if (p < ticks) if hits_bids else (p > ticks):
                 break
             through = p != ticks
