@@ -10,7 +10,7 @@ SOURCES  := $(shell find src/binfut -name '*.py')
 # the tests that exercise the engine, run a second time on the compiled build
 COMPILED_TESTS := tests/test_compiled.py tests/unit/matching tests/unit/trading tests/integration/emulator
 
-.PHONY: all install compiled demo test bench lint gen clean
+.PHONY: all install compiled wheel demo test bench lint gen clean
 
 all: test
 
@@ -32,13 +32,19 @@ $(COMPILED): $(SOURCES) scripts/build_compiled.py | $(STAMP)
 
 compiled: $(COMPILED)
 
+# A wheel with the compiled engine inside (hatch_build.py), for this Python and platform, in dist/.
+# It packs the build above, which `make test` checks; `pip wheel .` elsewhere compiles its own.
+wheel: $(COMPILED)
+	BINFUT_COMPILED_FROM=build/compiled $(PY) -m pip wheel --quiet --no-deps --no-build-isolation -w dist .
+
 demo: $(STAMP)
 	$(PY) -m binfut.demo $(DEMO_ARGS)
 
 test: $(STAMP) $(COMPILED)
 	$(PY) scripts/gen_endpoints.py --check
-	$(VENV)/bin/ruff check src tests scripts bench
+	$(VENV)/bin/ruff check src tests scripts bench hatch_build.py
 	$(VENV)/bin/mypy
+	$(VENV)/bin/mypy --strict hatch_build.py
 	$(VENV)/bin/pytest -q $(PYTEST_ARGS)
 	PYTHONPATH=build/compiled BINFUT_ENGINE_BUILD=compiled $(VENV)/bin/pytest -q -p no:cacheprovider $(COMPILED_TESTS)
 
@@ -51,11 +57,12 @@ bench: $(BENCH_STAMP) $(COMPILED)
 	$(PY) bench/run_all.py $(BENCH_ARGS)
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check src tests scripts bench
+	$(VENV)/bin/ruff check src tests scripts bench hatch_build.py
 	$(VENV)/bin/mypy
+	$(VENV)/bin/mypy --strict hatch_build.py
 
 gen: $(STAMP)
 	$(PY) scripts/gen_endpoints.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build/compiled build/compiled.tmp
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build/compiled build/compiled.tmp dist
