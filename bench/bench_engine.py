@@ -15,7 +15,7 @@ Run: ``.venv/bin/python bench/bench_engine.py [--commands N] [--profile] [--mode
 [--build pure|compiled]``
   full: every account emits user events and the venue publishes trades / depth deltas (emulator)
   lean: bots emit no user events and nothing is published (backtest with market-maker bots)
-  --repeat N: build and run N times, report the best run (the machine is shared: compare best runs)
+  --repeat N: build and run N times (default 2), report the best run (the machine is shared: compare best runs)
   --build B: measure only that build, in this process (without it: both, each in a subprocess)
 """
 
@@ -160,7 +160,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--mode", choices=("full", "lean"), default=None)
     ap.add_argument("--profile", action="store_true")
-    ap.add_argument("--repeat", type=int, default=1)
+    ap.add_argument("--repeat", type=int, default=2)
     ap.add_argument("--build", choices=("pure", "compiled"), default=None)
     ap.add_argument("--json", action="store_true", help=argparse.SUPPRESS)  # one build's figures, for the parent
     args = ap.parse_args()
