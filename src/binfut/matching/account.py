@@ -384,8 +384,9 @@ def check_order_margin(
 ) -> None:
     """Raise -2027 / -2019 if a new opening order does not fit the leverage cap / available balance.
 
-    ``mark_ticks`` is the symbol's mark in whole ticks when it is the last trade price (``marks`` holds
-    its Decimal), 0 when it is not known as ticks: then the cap check stays in integers.
+    ``mark_ticks`` is the symbol's mark in whole ticks when that mark is the last trade price (``marks``
+    holds the same as a Decimal); with it, a one-way position's cap check stays in integers.  0 when the
+    mark is not a number of ticks (a MarkPrice event set it): the check then runs on Decimals.
     """
     if acct.unlimited or bucket == NO_MARGIN:
         return
