@@ -568,7 +568,6 @@ class SymbolEngine:
         if m_pos is None:
             m_pos = maker.pos = m_acct.position(spec, maker.position_side)
         m_real = apply_fill(m_acct, m_st, m_pos, m_buy, lots, price, m_fee, now)
-        maker.realized += m_real
         m_done = maker.filled == maker.qty
         if m_done:
             maker.in_book = False
@@ -586,7 +585,6 @@ class SymbolEngine:
         if t_pos is None:
             t_pos = taker.pos = t_acct.position(spec, taker.position_side)
         t_real = apply_fill(t_acct, t_st, t_pos, taker.is_buy, lots, price, t_fee, now)
-        taker.realized += t_real
         venue.fees_collected += m_fee + t_fee
         # trade and income rows (SimulatedVenue.record_fill, inlined)
         info = str(tid)
@@ -679,7 +677,6 @@ class SymbolEngine:
         fee = venue.fee_model.commission(acct, spec, spec.unit * (ticks * lots), True)
         pos = acct.position(spec, maker.position_side)
         realized = apply_fill(acct, st, pos, maker.is_buy, lots, price, fee, now)
-        maker.realized += realized
         venue.fees_collected += fee
         venue.record_fill(acct, maker, spec, tid, ticks, lots, fee, realized, True)
         done = maker.filled == maker.qty

@@ -15,7 +15,7 @@ from bisect import bisect_left, insort
 from collections import deque
 from decimal import Decimal
 from operator import neg
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING
 
 from binfut.enums import OrderStatus
 
@@ -25,8 +25,6 @@ if TYPE_CHECKING:
     from binfut.protocol.userevents import OrderUpdate
 
 __all__ = ["Level", "Order", "OrderBook"]
-
-_ZERO: Final = Decimal(0)
 
 
 class Order:
@@ -54,7 +52,6 @@ class Order:
         "price_match",
         "price_protect",
         "qty",
-        "realized",
         "reduce_only",
         "side",
         "status",
@@ -115,7 +112,6 @@ class Order:
         self.activate_price: Decimal | None = None
         self.callback_rate: Decimal | None = None
         self.algo: AlgoOrder | None = None  # the AlgoOrder that spawned this order, if any
-        self.realized = _ZERO
         # (symbol, opening?) bucket the order's margin is counted in, None when it needs none
         self.margin_key: int | None = None
         self.in_book = False  # resting in the book (False once filled, cancelled or expired)

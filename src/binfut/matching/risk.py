@@ -156,7 +156,6 @@ def liquidate(venue: SimulatedVenue, acct: Account, pos: Position) -> None:
                   "LIQUIDATION", "IOC", ticks, lots, not acct.hedge, "NONE", now)
     order.filled = lots
     order.cum_quote = ticks * lots
-    order.realized = realized
     order.status, exec_type = advance(None, Transition.LIQUIDATE)
     acct.closed[order.order_id] = order
     engine.trade_seq += 1
