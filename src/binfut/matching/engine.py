@@ -28,9 +28,7 @@ with ``emit_events``; book changes are recorded only while the venue publishes d
 from __future__ import annotations
 
 import heapq
-from bisect import bisect_left, insort
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
-from operator import neg
 from typing import TYPE_CHECKING, Any, Final
 
 from msgspec.structs import replace as _replace
@@ -42,7 +40,7 @@ from binfut.matching.builders import avg_price, order_event, trade_lite, wire
 from binfut.matching.filters import to_lots, to_ticks
 from binfut.matching.lifecycle import ORDER_STEPS, Transition
 from binfut.matching.models import DefaultFeeModel
-from binfut.matching.orderbook import Level, Order, OrderBook
+from binfut.matching.orderbook import Level, Order, OrderBook, add_price, drop_price
 from binfut.matching.outputs import Envelope, PublicTrade
 from binfut.protocol.userevents import OrderTradeUpdate, TradeLite
 
@@ -311,10 +309,7 @@ class SymbolEngine:
         lvl = levels.get(price)
         if lvl is None:
             lvl = levels[price] = Level(price)
-            if order.is_buy:
-                insort(prices, price)
-            else:
-                insort(prices, price, key=neg)  # descending: the best ask is last
+            add_price(prices, price, order.is_buy)
         lvl.orders.append(order)
         order.in_book = True
         lvl.qty += remaining
@@ -543,13 +538,7 @@ class SymbolEngine:
         book.update_id += 1
         if not lvl.qty:
             del levels[ticks]
-            side_prices = book.bid_prices if m_buy else book.ask_prices
-            if side_prices[-1] == ticks:  # the best level (the usual case)
-                side_prices.pop()
-            elif m_buy:
-                del side_prices[bisect_left(side_prices, ticks)]
-            else:
-                del side_prices[bisect_left(side_prices, -ticks, key=neg)]
+            drop_price(book.bid_prices if m_buy else book.ask_prices, ticks, m_buy)
         m_acct = maker.account
         maker.filled += lots
         maker.cum_quote += units

@@ -24,7 +24,25 @@ if TYPE_CHECKING:
     from binfut.matching.triggers import AlgoOrder
     from binfut.protocol.userevents import OrderUpdate
 
-__all__ = ["Level", "Order", "OrderBook"]
+__all__ = ["Level", "Order", "OrderBook", "add_price", "drop_price"]
+
+
+def add_price(prices: list[int], ticks: int, is_bid: bool) -> None:
+    """Insert a new level's price: ``bid_prices`` ascend, ``ask_prices`` descend (best price last)."""
+    if is_bid:
+        insort(prices, ticks)
+    else:
+        insort(prices, ticks, key=neg)
+
+
+def drop_price(prices: list[int], ticks: int, is_bid: bool) -> None:
+    """Remove an emptied level's price from its side's list (the inverse of :func:`add_price`)."""
+    if prices[-1] == ticks:  # the best level, the usual case
+        prices.pop()
+    elif is_bid:
+        del prices[bisect_left(prices, ticks)]
+    else:
+        del prices[bisect_left(prices, -ticks, key=neg)]
 
 
 class Order:
@@ -197,10 +215,7 @@ class OrderBook:
         lvl = levels.get(price)
         if lvl is None:
             lvl = levels[price] = Level(price)
-            if order.is_buy:
-                insort(prices, price)
-            else:
-                insort(prices, price, key=neg)
+            add_price(prices, price, order.is_buy)
         lvl.orders.append(order)
         order.in_book = True
         lvl.qty += order.qty - order.filled
@@ -234,7 +249,7 @@ class OrderBook:
         self.update_id += 1
         if lvl.qty == 0:
             del levels[price]
-            del prices[bisect_left(prices, price) if order.is_buy else bisect_left(prices, -price, key=neg)]
+            drop_price(prices, price, order.is_buy)
 
     def shrink(self, order: Order, lots: int) -> None:
         """Reduce a resting order's quantity in place (keeps its queue position)."""
