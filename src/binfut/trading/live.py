@@ -13,6 +13,8 @@ Rules kept here:
   reported, fills agreeing with ACCOUNT_UPDATE), so decisions see a backtest's state; after
   ``settle_timeout_s`` (or a user-stream gap) everything is re-read through REST instead;
 * the kill switch cancels everything, flattens, stops; the wind-down checks REST and repeats it once;
+* a stop that flattens cancels first, then waits for the events of every order sent (REST if they are
+  late), then flattens: a fill still on its way when the run stopped is closed too;
 * the warm-up (history replayed before going live) is :mod:`binfut.trading.runner`'s, from the same client: no
   order, cancel or leverage change reaches the exchange while it runs.
 """
@@ -75,7 +77,8 @@ class LiveConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
     settle_timeout_s : real seconds to wait for the user events of sent orders before re-reading REST
     start_timeout_s : real seconds for the streams to connect and the user stream's first snapshot
     cancel_on_stop : cancel our open orders (client ids with our prefix) when the run ends without the kill switch
-    flatten_on_stop : also close every position then (the kill switch cancels and flattens everything)
+    flatten_on_stop : also close every position then, once the user events of every order sent have arrived (a
+        fill still on its way is flattened too); the kill switch cancels and flattens everything
     trades_to_strategy : call ``on_trade`` for each trade
     tick_s : real seconds between housekeeping ticks
     seed : seed of the client-id session token (None: random)
@@ -241,19 +244,16 @@ class LiveRunner(MarketRunner):
 
     # --- stopping (worker thread) ---------------------------------------------------------------
 
-    def _stop_orders(self) -> None:
-        """End of a run without the kill switch: cancel our orders (foreign ones stay), flatten if configured."""
+    def _cancel_own(self) -> None:
+        """End of a run without the kill switch: cancel our orders and algo orders (foreign ones stay)."""
         owns = self.orders.ids.owns
         with self.orders.batch():
-            if self.config.cancel_on_stop or self.config.flatten_on_stop:
-                for o in list(self.portfolio.orders.values()):
-                    if owns(o.client_order_id):
-                        self.orders.cancel(o.symbol, client_order_id=o.client_order_id)
-                for a in list(self.portfolio.algos.values()):
-                    if owns(a.client_algo_id):
-                        self.gateway.cancel_algo(client_algo_id=a.client_algo_id)
-            if self.config.flatten_on_stop:
-                self.orders.flatten(internal=True)
+            for o in list(self.portfolio.orders.values()):
+                if owns(o.client_order_id):
+                    self.orders.cancel(o.symbol, client_order_id=o.client_order_id)
+            for a in list(self.portfolio.algos.values()):
+                if owns(a.client_algo_id):
+                    self.gateway.cancel_algo(client_algo_id=a.client_algo_id)
 
     def _leftovers(self) -> dict[str, int]:
         """What is still open on the exchange (REST), for the kill switch's check."""
@@ -277,14 +277,14 @@ class LiveRunner(MarketRunner):
         flattening = (killed and self.risk.config.flatten_on_kill) or cfg.flatten_on_stop
         return not (flattening and p.open_positions())
 
-    def _user_batch(self, items: list[tuple[str, Any]]) -> bool:
+    def _user_batch(self, items: list[tuple[str, Any]], done: Callable[[], bool]) -> bool:
         for kind, item in items:
             if kind == "user":
                 self._on_user(item)
             elif kind == "kill":  # requested while winding down: still honoured
                 self.kill(str(item))
         self._snapshot = self.snapshot()
-        return self._quiet()
+        return done()
 
     def _finish(self, reason: str) -> RunSummary:
         stop_reason = self.ctx.stopped
@@ -296,8 +296,10 @@ class LiveRunner(MarketRunner):
 
     # --- running (event loop) -------------------------------------------------------------------
 
-    async def _drain(self, timeout_s: float) -> bool:
-        """Fold user events until :meth:`_quiet` (or ``timeout_s`` real seconds); market data is ignored."""
+    async def _drain(self, timeout_s: float, done: Callable[[], bool] | None = None) -> bool:
+        """Fold user events until ``done()`` (by default :meth:`_quiet`) or ``timeout_s`` real seconds; market
+        data is ignored."""
+        done = done or self._quiet
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout_s
         wake = self._wake
@@ -305,7 +307,7 @@ class LiveRunner(MarketRunner):
         while True:
             items = list(self._inbox)
             self._inbox.clear()
-            if await asyncio.to_thread(self._user_batch, items):
+            if await asyncio.to_thread(self._user_batch, items, done):
                 return True
             left = deadline - loop.time()
             if left <= 0:
@@ -318,7 +320,13 @@ class LiveRunner(MarketRunner):
     async def _wind_down(self, reason: str) -> RunSummary:
         cfg = self.config
         if self.risk.tripped is None and (cfg.cancel_on_stop or cfg.flatten_on_stop):
-            await asyncio.to_thread(self._stop_orders)
+            await asyncio.to_thread(self._cancel_own)
+            if cfg.flatten_on_stop:
+                # flatten what every order sent so far left: a fill still on its way through the user stream
+                # (a MARKET order sent just before the stop, a fill racing a cancel) would otherwise stay open
+                if not await self._drain(cfg.settle_timeout_s, self._in_sync):
+                    await asyncio.to_thread(self._resync, "wind-down: events missing before flattening")
+                await asyncio.to_thread(self.orders.flatten, internal=True)
         if not await self._drain(cfg.settle_timeout_s):
             await asyncio.to_thread(self._resync, "wind-down: events missing")
         if self.risk.tripped is not None:

@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
 import pytest_asyncio
@@ -29,6 +30,7 @@ from binfut.matching import NewOrder
 from binfut.strategy import Bar, Context, MACross, MACrossConfig, Strategy
 from binfut.trading import BacktestConfig, BarGap, run_backtest
 from binfut.trading.live import MAINNET_REFUSAL, LiveConfig, LiveRunner, check_mainnet
+from binfut.trading.runner import RunSummary
 from integration.trading.runner_support import SkipClosedBars, exchange_feed, run_until, run_until_orders
 
 D = Decimal
@@ -177,6 +179,65 @@ async def test_a_restart_reconciles_and_a_normal_stop_leaves_foreign_orders_alon
     # cancel + flatten on stop: our orders and the position are gone, the foreign order stays
     assert await exchange_state(venue.client) == ({}, result.final_wallet, 1, 0)
     assert [o.client_order_id for o in await asyncio.wait_for(venue.client.open_orders(), BOUND)] == ["manual-1"]
+
+
+class SellThenStop(Strategy):
+    """On the first bar: a MARKET sell, then the run's stop event is set (as a user's Ctrl-C right after an order)."""
+
+    name = "sell_then_stop"
+    symbols = ("BTCUSDT",)
+
+    def __init__(self, before_order: Callable[[], None], stop: Callable[[], None]) -> None:
+        self.before_order, self.request_stop, self.done = before_order, stop, False
+
+    def on_kline(self, ctx: Context, bar: Bar) -> None:
+        if not self.done:
+            self.done = True
+            self.before_order()
+            ctx.sell("BTCUSDT", D("0.01"))
+            self.request_stop()
+
+
+class LateUserEvents(LiveRunner):
+    """A user stream slower than REST: events after ``hold()`` arrive 0.3 s into the wind-down."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.holding = False
+        self.held: list[Any] = []
+
+    def hold(self) -> None:
+        self.holding = True
+
+    def _post_user(self, item: Any) -> None:
+        if self.holding:
+            self.held.append(item)
+        else:
+            super()._post_user(item)
+
+    def _release(self) -> None:
+        self.holding = False
+        for item in self.held:
+            super()._post_user(item)
+
+    async def _wind_down(self, reason: str) -> RunSummary:
+        asyncio.get_running_loop().call_later(0.3, self._release)
+        return await super()._wind_down(reason)
+
+
+@pytest.mark.asyncio
+async def test_a_stop_that_flattens_waits_for_the_fill_of_an_order_sent_just_before(venue: Venue) -> None:
+    loop, stop = asyncio.get_running_loop(), asyncio.Event()
+    runner: LateUserEvents
+    strategy = SellThenStop(lambda: runner.hold(), lambda: loop.call_soon_threadsafe(stop.set))
+    runner = LateUserEvents(strategy, venue.client, config=LiveConfig(seed=7, warmup_bars=0, flatten_on_stop=True))
+
+    result = await asyncio.wait_for(runner.run(duration_s=20.0, stop=stop), BOUND)
+
+    assert runner.held and not runner.holding  # the sell's events were late, and came during the wind-down
+    assert [(o.side, o.tag, o.status) for o in result.orders] == [("SELL", "", "FILLED"), ("BUY", "flatten", "FILLED")]
+    assert result.positions == {} and result.extra["resyncs"] == 0
+    assert (await exchange_state(venue.client))[0] == {}
 
 
 @pytest.mark.asyncio
