@@ -42,6 +42,7 @@ import errno as _errno
 import os
 from collections.abc import Mapping
 from decimal import Decimal
+from types import MappingProxyType
 from typing import Any
 
 __all__ = [
@@ -83,7 +84,23 @@ __all__ = [
 
 
 class BinfutError(Exception):
-    """Root of every error binfut raises."""
+    """Root of every error binfut raises.
+
+    A copy or a pickle (another process's result) is the same class with the same ``args`` and
+    attributes: it is rebuilt from them without calling ``__init__`` again, whose parameters differ by
+    class.
+    """
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return _rebuild, (type(self), self.args), self.__dict__ or None
+
+
+def _rebuild(cls: type[BinfutError], args: tuple[Any, ...]) -> BinfutError:
+    """``cls`` with ``args``, not initialised (``__reduce__``'s state then restores the attributes)."""
+    error = cls.__new__(cls, *args)
+    if isinstance(error, OSError):  # errno / strerror are slots that OSError.__init__ fills from args
+        OSError.__init__(error, *args)
+    return error
 
 
 class ConfigError(BinfutError):
@@ -240,6 +257,8 @@ class ArchiveFormatError(DataError):
 
 # --- API errors: Binance answered {"code", "msg"} -------------------------------------------------
 
+_NO_HEADERS: Mapping[str, str] = MappingProxyType({})
+
 
 class ApiError(BinfutError):
     """Binance (or the local exchange) answered with an error payload.
@@ -254,6 +273,7 @@ class ApiError(BinfutError):
     """
 
     default_status = 400
+    headers: Mapping[str, str] = _NO_HEADERS
 
     def __init__(
         self,
@@ -264,12 +284,18 @@ class ApiError(BinfutError):
         endpoint: str = "",
         headers: Mapping[str, str] | None = None,
     ) -> None:
+        # No BaseException.__init__ and no text until str(): the local exchange builds one of these for
+        # every refused command, and most are answered with code and msg only.
+        self.args = (code, msg)
         self.code = code
         self.msg = msg
         self.status = self.default_status if status is None else status
         self.endpoint = endpoint
-        self.headers: Mapping[str, str] = headers or {}
-        super().__init__(self._text())
+        if headers:
+            self.headers = headers
+
+    def __str__(self) -> str:
+        return self._text()
 
     def _text(self) -> str:
         where = f" ({self.endpoint}, HTTP {self.status})" if self.endpoint else f" (HTTP {self.status})"

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import copy
+import errno
 import importlib
+import pickle
 import pkgutil
 import re
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -118,3 +122,50 @@ def test_the_moved_errors_are_still_importable_where_they_are_raised() -> None:
     ]:
         assert name in module.__all__, f"{module.__name__}.__all__ lacks {name}"
         assert getattr(module, name) is getattr(E, name)
+
+
+def _examples() -> list[E.BinfutError]:
+    """One instance of every class of the tree, with its optional attributes set where it has some."""
+    return [
+        E.BinfutError("root"), E.ConfigError("no key"),
+        E.TransportError("reset"), E.ConnectError("refused"), E.ConnectTimeout("slow"), E.ReadTimeout("no answer"),
+        E.WebSocketClosed("closed by peer", code=1006),
+        E.ProtocolError("odd"), E.LocalProtocolError("forbidden"),
+        E.FilterViolation("price", Decimal("0.05"), "PRICE_FILTER tickSize=0.10", symbol="BTCUSDT"),
+        E.RemoteProtocolError("bad frame", path="$.data[0].p"),
+        E.SubscriptionError(2, "Invalid request"), E.ConsumerOverflow("behind"), E.RiskRefused("max position"),
+        E.DataError("store"), E.StoreWriteError("/data/x.parquet", OSError(errno.ENOSPC, "No space left")),
+        E.ChecksumMismatch("/data/a.zip", "ab" * 32, "cd" * 32), E.ArchiveFormatError("/data/b.zip", "no header"),
+        E.ApiError(-1130, "Data sent for parameter 'side' is not valid.", status=400, endpoint="POST /fapi/v1/order",
+                   headers={"x-mbx-used-weight-1m": "7"}),
+        E.RateLimited(retry_after=12.5, endpoint="GET /fapi/v1/klines"), E.IpBanned(retry_after=60.0),
+        E.BanInForce(30.0, endpoint="GET /fapi/v1/depth"), E.TimestampOutOfWindow(-1021, "Timestamp outside recvWindow."),
+        E.AuthenticationError(-2015, "Invalid API-key."), E.BadSignature(-1022, "Signature invalid."),
+        E.InvalidRequest(-1102, "Mandatory parameter 'price' was not sent."),
+        E.OrderRejected(-2019, "Margin is insufficient.", endpoint="POST /fapi/v1/order"),
+        E.UnknownOrder(-2011, "Unknown order sent."), E.ExecutionStatusUnknown(client_order_id="bf-1", status=503),
+    ]
+
+
+def test_every_error_survives_pickle_and_copy_whole() -> None:
+    examples = _examples()
+    assert {type(e) for e in examples} == _binfut_error_classes() | {E.BinfutError}  # a new class needs an example
+
+    for err in examples:
+        for back in (pickle.loads(pickle.dumps(err)), copy.copy(err), copy.deepcopy(err)):
+            assert type(back) is type(err)
+            assert (str(back), repr(back), back.args, vars(back)) == (str(err), repr(err), err.args, vars(err))
+            if isinstance(err, E.ApiError):
+                assert (back.code, back.msg, back.status, back.endpoint, dict(back.headers)) == (
+                    err.code, err.msg, err.status, err.endpoint, dict(err.headers))
+            if isinstance(err, OSError):
+                assert (back.errno, back.strerror) == (err.errno, err.strerror)
+
+
+def test_an_api_error_says_where_and_what_and_reprs_as_its_call() -> None:
+    err = E.OrderRejected(-2019, "Margin is insufficient.", endpoint="POST /fapi/v1/order")
+
+    assert str(err) == "[-2019] Margin is insufficient. (POST /fapi/v1/order, HTTP 400)"
+    assert repr(err) == "OrderRejected(-2019, 'Margin is insufficient.')" and err.args == (-2019, "Margin is insufficient.")
+    assert dict(err.headers) == {} and dict(E.UnknownOrder(-2011, "x", headers={"a": "1"}).headers) == {"a": "1"}
+    assert str(E.ExecutionStatusUnknown(client_order_id="bf-1")).endswith("(HTTP 503); clientOrderId=bf-1")
