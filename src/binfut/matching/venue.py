@@ -645,8 +645,11 @@ class SimulatedVenue(VenueQueries, AlgoOrders):
         if spec is None:
             raise reject(-1121)
         oid = cmd.order_id
-        order = acct.open_orders.get(oid) if oid is not None else None
-        if order is None or order.symbol != symbol:
+        if oid is not None:
+            order = acct.open_orders.get(oid)
+            if order is None or order.symbol != symbol:
+                raise reject(-2011)  # _find_open's answer, without its frame in the traceback
+        else:
             order = self._find_open(acct, symbol, oid, cmd.orig_client_order_id, -2011)
         self.engines[symbol].close(order, Transition.CANCEL)
         return LazyOrder(spec, order)
