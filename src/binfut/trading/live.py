@@ -326,7 +326,8 @@ class LiveRunner(MarketRunner):
                 # (a MARKET order sent just before the stop, a fill racing a cancel) would otherwise stay open
                 if not await self._drain(cfg.settle_timeout_s, self._in_sync):
                     await asyncio.to_thread(self._resync, "wind-down: events missing before flattening")
-                await asyncio.to_thread(self.orders.flatten, internal=True)
+                if self.risk.tripped is None:  # a kill requested meanwhile has flattened (or chose not to)
+                    await asyncio.to_thread(self.orders.flatten, internal=True)
         if not await self._drain(cfg.settle_timeout_s):
             await asyncio.to_thread(self._resync, "wind-down: events missing")
         if self.risk.tripped is not None:
