@@ -504,6 +504,29 @@ class UserStateTracker:
             if qty > self._reported(oid) + extra.get(oid, _ZERO)
         }
 
+    def outrun(self, orders: Iterable[Order], trades: Iterable[UserTrade]) -> dict[int, str]:
+        """Orders (id -> symbol) whose fills in ``trades`` go beyond their REST copy in ``orders`` (or
+        that have no copy): the copy was taken before those fills (the order filled between the
+        open-orders snapshot and the trades query, its live events lost), so it must be fetched again,
+        or its last status would be reported only at the next gap."""
+        executed: dict[int, Decimal] = {}
+        for order in orders:
+            executed[order.order_id] = max(order.executed_qty, executed.get(order.order_id, _ZERO))
+        unseen: dict[int, tuple[Decimal, str]] = {}
+        counted: set[int] = set()
+        for trade in trades:
+            view = self.orders.get(trade.order_id)
+            if trade.id in counted or (view is not None and trade.id in view.trades):
+                continue
+            counted.add(trade.id)
+            qty = unseen.get(trade.order_id, (_ZERO, ""))[0]
+            unseen[trade.order_id] = (qty + trade.qty, trade.symbol)
+        return {
+            oid: symbol
+            for oid, (qty, symbol) in unseen.items()
+            if self._reported(oid) + qty > executed.get(oid, _ZERO)
+        }
+
     # -- the diff ----------------------------------------------------------------------------------
 
     def reconcile(

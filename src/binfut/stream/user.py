@@ -464,6 +464,7 @@ class UserDataStream:
         except on the initial snapshot, ``allOrders`` since the gap for every symbol seen or
         configured (orders created *and* finished during the gap) and ``userTrades`` since the gap
         for symbols with unreported fills (``orderId`` queries when those do not explain a fill);
+        each order again, by id, whose fills found there go beyond its copy fetched before them;
         open algo orders and each algo order last reported open, by id; positions (v3).
         Emitted: see :meth:`UserStateTracker.reconcile` — ``MissedTrade`` per unseen fill,
         ``ReconciledOrder`` / ``ReconciledAlgoOrder`` / ``ReconciledPosition`` per changed item,
@@ -501,6 +502,9 @@ class UserDataStream:
                 trades.extend(await self._trades_since(symbol, since))
             for order_id, symbol in tracker.uncovered(orders, trades).items():
                 trades.extend(await client.user_trades(symbol=symbol, order_id=order_id))
+            for order_id, symbol in tracker.outrun(orders, trades).items():
+                with contextlib.suppress(UnknownOrder):
+                    orders.append(await client.query_order(symbol=symbol, order_id=order_id))
         items = tracker.reconcile(
             reason=reason,
             since_ms=since,

@@ -215,6 +215,26 @@ def test_reconcile_emits_missed_fills_then_the_order_then_algos_positions_and_a_
     assert not tr.apply(lite)
 
 
+def test_fills_found_after_a_stale_snapshot_make_the_order_fetched_again() -> None:
+    # Arrange: order 1 was NEW in the open-orders snapshot, then filled before the trades query (its live
+    # events lost); order 2's copy already shows its fill; order 3 has a fill and no copy at all.
+    tr = UserStateTracker(["BTCUSDT"])
+    tr.apply(otu(1, "NEW", "NEW", "0"))
+    tr.apply(otu(2, "NEW", "NEW", "0"))
+    snapshot = [order(1, "NEW", "0"), order(2, "FILLED", "1")]
+    fills = [trade(21, 1, "1"), trade(22, 2, "1"), trade(23, 3, "0.5"), trade(21, 1, "1")]  # a duplicate row too
+
+    # Act / Assert: only the copies older than the fills are fetched again
+    assert tr.outrun(snapshot, fills) == {1: "BTCUSDT", 3: "BTCUSDT"}
+    assert tr.outrun([*snapshot, order(1, "FILLED", "1"), order(3, "FILLED", "0.5")], fills) == {}
+    # without the fresh copy the fill is handed out and order 1 stays NEW: the status the rule is for
+    items = tr.reconcile(reason="reconnect", since_ms=T0, orders=snapshot[:1], trades=fills[:1])
+    assert [type(i) for i in items] == [MissedTrade, ReconcileSummary] and 1 in tr.open_order_ids()
+    assert tr.outrun(snapshot[:1], fills[:1]) == {}  # the fill is reported now; the tracker's view is what lags
+    items = tr.reconcile(reason="reconnect", since_ms=T0, orders=[order(1, "FILLED", "1")], trades=fills[:1])
+    assert [type(i) for i in items] == [ReconciledOrder, ReconcileSummary] and 1 not in tr.open_order_ids()
+
+
 def test_a_closed_position_is_reported_with_amount_zero() -> None:
     tr = UserStateTracker()
     event = decode_user_event(
