@@ -8,6 +8,7 @@ import aiohttp
 import pytest
 
 from binfut.clock import ScaledClock
+from binfut.emulator.ws import session as ws_session
 from integration.emulator_ws.conftest import make_exchange
 from integration.emulator_ws.ws_support import WsClient
 
@@ -36,6 +37,15 @@ async def test_no_pong_for_10_minutes_disconnects(served) -> None:
         while (msg := await cl.recv_msg()).type is aiohttp.WSMsgType.PING:
             pass
         assert msg.type is aiohttp.WSMsgType.CLOSE and msg.data == aiohttp.WSCloseCode.POLICY_VIOLATION
+
+
+@pytest.mark.asyncio
+async def test_pings_sent_during_one_clock_jump_do_not_count_against_the_client(served, monkeypatch) -> None:
+    # A loaded machine: the 240 pings of a 12-hour step take longer to go out than the real-time grace.
+    monkeypatch.setattr(ws_session, "PONG_GRACE_REAL_S", 0.0)
+    async with await WsClient.connect(served.ws_url + "/ws/btcusdt@trade") as cl:  # answers pings when it reads
+        served.clock.advance(12 * 60 * MINUTE_NS)  # none of those pings could be answered before it returns
+        assert await cl.request({"method": "LIST_SUBSCRIPTIONS", "id": 1}) == {"result": ["btcusdt@trade"], "id": 1}
 
 
 @pytest.mark.asyncio

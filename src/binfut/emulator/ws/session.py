@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import struct
 from collections import deque
 from collections.abc import Callable
@@ -36,7 +37,8 @@ MAX_CONNECTION_MS = 24 * 3_600_000  # a single connection is only valid for 24 h
 MAX_INCOMING_PER_S = 10  # incoming messages per second before a disconnect
 # Real-time floor of the ping period: a very fast ScaledClock would otherwise ping in a busy loop.
 PING_MIN_REAL_S = 0.05
-# Real time a client always gets to answer a ping, however far a ManualClock jumps in one step.
+# Real time a client always gets to answer a ping (counted from when the loop runs again after the
+# ping: however far a ManualClock jumps in one step, and however long its timers take to catch up).
 PONG_GRACE_REAL_S = 0.5
 
 
@@ -235,13 +237,20 @@ class Session:
                 self.close(WSCloseCode.POLICY_VIOLATION, "pong timeout")
                 return
             if unanswered is None:
-                self.ping_unanswered_since = self._loop.time()
+                # The grace starts when the loop runs again: a manual clock advanced by hours fires this
+                # tick many times in one go, and none of those pings is even written before it returns.
+                self.ping_unanswered_since = math.inf
+                self._loop.call_soon(self._ping_out)
             self.push(PING_FRAME)
             self._arm_ping(period_ms, timeout_ms)
 
         self.timer_handles.append(self._timers.call_later(period_ms, tick, min_real_s=PING_MIN_REAL_S))
         if len(self.timer_handles) > 8:  # drop fired handles so a long-lived session stays small
             self.timer_handles = [h for h in self.timer_handles if not h.cancelled and h._callback is not None]
+
+    def _ping_out(self) -> None:
+        if self.ping_unanswered_since == math.inf:
+            self.ping_unanswered_since = self._loop.time()
 
     def _expire_lifetime(self) -> None:
         self.close(WSCloseCode.OK, "24 hour connection limit")
