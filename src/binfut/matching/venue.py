@@ -650,7 +650,7 @@ class SimulatedVenue(VenueQueries, AlgoOrders):
             if order is None or order.symbol != symbol:
                 raise reject(-2011)  # _find_open's answer, without its frame in the traceback
         else:
-            order = self._find_open(acct, symbol, oid, cmd.orig_client_order_id, -2011)
+            order = self._find_open(acct, symbol, None, cmd.orig_client_order_id, -2011)
         self.engines[symbol].close(order, Transition.CANCEL)
         return LazyOrder(spec, order)
 
