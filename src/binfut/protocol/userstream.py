@@ -487,11 +487,7 @@ class UserStateTracker:
     def uncovered(self, orders: Iterable[Order], trades: Iterable[UserTrade]) -> dict[int, str]:
         """Orders (id -> symbol) whose fill — by REST or by a live cumulative ``z`` — exceeds the fills
         handed out plus the unseen fills in ``trades``: their fills must be fetched by ``orderId``."""
-        extra: dict[int, Decimal] = {}
-        for trade in trades:
-            view = self.orders.get(trade.order_id)
-            if view is None or trade.id not in view.trades:
-                extra[trade.order_id] = extra.get(trade.order_id, _ZERO) + trade.qty
+        extra = self._unseen(trades)
         filled: dict[int, tuple[Decimal, str]] = {
             oid: (self.orders[oid].executed_qty, self.orders[oid].symbol) for oid in self.fill_gaps if oid in self.orders
         }
@@ -501,7 +497,7 @@ class UserStateTracker:
         return {
             oid: symbol
             for oid, (qty, symbol) in filled.items()
-            if qty > self._reported(oid) + extra.get(oid, _ZERO)
+            if qty > self._reported(oid) + extra.get(oid, (_ZERO, ""))[0]
         }
 
     def outrun(self, orders: Iterable[Order], trades: Iterable[UserTrade]) -> dict[int, str]:
@@ -512,20 +508,27 @@ class UserStateTracker:
         executed: dict[int, Decimal] = {}
         for order in orders:
             executed[order.order_id] = max(order.executed_qty, executed.get(order.order_id, _ZERO))
-        unseen: dict[int, tuple[Decimal, str]] = {}
-        counted: set[int] = set()
-        for trade in trades:
-            view = self.orders.get(trade.order_id)
-            if trade.id in counted or (view is not None and trade.id in view.trades):
-                continue
-            counted.add(trade.id)
-            qty = unseen.get(trade.order_id, (_ZERO, ""))[0]
-            unseen[trade.order_id] = (qty + trade.qty, trade.symbol)
         return {
             oid: symbol
-            for oid, (qty, symbol) in unseen.items()
+            for oid, (qty, symbol) in self._unseen(trades).items()
             if self._reported(oid) + qty > executed.get(oid, _ZERO)
         }
+
+    def _unseen(self, trades: Iterable[UserTrade]) -> dict[int, tuple[Decimal, str]]:
+        """Per order id: the quantity and symbol of the fills in ``trades`` not handed out yet (each
+        fill counted once: pages by time and queries by order may return the same one; a self-trade
+        is two fills with one trade id, one per order)."""
+        unseen: dict[int, tuple[Decimal, str]] = {}
+        counted: set[tuple[int, int]] = set()
+        for trade in trades:
+            view = self.orders.get(trade.order_id)
+            key = (trade.order_id, trade.id)
+            if key in counted or (view is not None and trade.id in view.trades):
+                continue
+            counted.add(key)
+            qty = unseen.get(trade.order_id, (_ZERO, ""))[0]
+            unseen[trade.order_id] = (qty + trade.qty, trade.symbol)
+        return unseen
 
     # -- the diff ----------------------------------------------------------------------------------
 

@@ -226,6 +226,9 @@ def test_fills_found_after_a_stale_snapshot_make_the_order_fetched_again() -> No
 
     # Act / Assert: only the copies older than the fills are fetched again
     assert tr.outrun(snapshot, fills) == {1: "BTCUSDT", 3: "BTCUSDT"}
+    self_trade = [trade(24, 4, "0.5"), trade(24, 5, "0.5")]  # both sides ours: one trade id, two fills
+    assert tr.outrun([order(4, "FILLED", "0.5")], self_trade) == {5: "BTCUSDT"}
+    assert tr.uncovered([order(4, "FILLED", "0.5"), order(5, "FILLED", "0.5")], self_trade) == {}
     assert tr.outrun([*snapshot, order(1, "FILLED", "1"), order(3, "FILLED", "0.5")], fills) == {}
     # without the fresh copy the fill is handed out and order 1 stays NEW: the status the rule is for
     items = tr.reconcile(reason="reconnect", since_ms=T0, orders=snapshot[:1], trades=fills[:1])
