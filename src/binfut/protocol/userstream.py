@@ -558,7 +558,7 @@ class UserStateTracker:
 
         REST states *behind* the stream (a live event arrived after the snapshot was taken) are
         skipped. ``orders`` may hold duplicates (open orders, queried orders, allOrders rows): the most
-        advanced copy of each wins.
+        advanced copy of each wins; so may ``trades`` (each fill is handed out once).
         """
         best: dict[int, Order] = {}
         for order in orders:
@@ -566,8 +566,12 @@ class UserStateTracker:
             if seen is None or (order.executed_qty, _rank(order.status)) > (seen.executed_qty, _rank(seen.status)):
                 best[order.order_id] = order
         fills: dict[int, list[UserTrade]] = {}
+        listed: set[tuple[int, int]] = set()
         for trade in sorted(trades, key=lambda t: t.id):
-            fills.setdefault(trade.order_id, []).append(trade)
+            key = (trade.order_id, trade.id)
+            if key not in listed:  # a page by time and a query by order may both return a fill
+                listed.add(key)
+                fills.setdefault(trade.order_id, []).append(trade)
         out: list[ReconcileItem] = []
         n_orders = n_trades = 0
         for order in sorted(best.values(), key=lambda o: (o.update_time_ms, o.order_id)):

@@ -238,6 +238,18 @@ def test_fills_found_after_a_stale_snapshot_make_the_order_fetched_again() -> No
     assert [type(i) for i in items] == [ReconciledOrder, ReconcileSummary] and 1 not in tr.open_order_ids()
 
 
+def test_a_fill_returned_by_both_trade_queries_is_handed_out_once() -> None:
+    # userTrades since the gap found one fill of order 1; the query by orderId returned it again with the other
+    tr = UserStateTracker(["BTCUSDT"])
+    tr.apply(otu(1, "NEW", "NEW", "0"))
+    fills = [trade(11, 1, "0.4"), trade(11, 1, "0.4"), trade(12, 1, "0.6")]
+
+    items = tr.reconcile(reason="reconnect", since_ms=T0, orders=[order(1, "FILLED", "1")], trades=fills)
+
+    assert [(type(i), getattr(getattr(i, "trade", None), "id", None)) for i in items] == [
+        (MissedTrade, 11), (MissedTrade, 12), (ReconciledOrder, None), (ReconcileSummary, None)]
+
+
 def test_a_closed_position_is_reported_with_amount_zero() -> None:
     tr = UserStateTracker()
     event = decode_user_event(
