@@ -516,10 +516,14 @@ def apply_fill(
         pos.fees += fee
         if st.isolated:
             pos.isolated_wallet += (price * opened * spec.step_size / st.leverage).quantize(E8, ROUND_HALF_EVEN)
-    pos.realized += realized
     pos.update_time = now
     st.om = None  # the position nets against the open orders
-    acct.balances["USDT"] = acct.balances.get("USDT", ZERO) + realized - fee
+    balances = acct.balances
+    if realized is ZERO:  # opening only: adding an exact zero changes neither value nor exponent
+        balances["USDT"] = balances.get("USDT", ZERO) - fee
+    else:
+        pos.realized += realized
+        balances["USDT"] = balances.get("USDT", ZERO) + realized - fee
     return realized
 
 

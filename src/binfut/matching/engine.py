@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from msgspec.structs import replace as _replace
 
-from binfut._money import E8
+from binfut._money import E8, MONEY
 from binfut.enums import OrderStatus
 from binfut.matching.account import ZERO, add_order_margin, apply_fill, reject
 from binfut.matching.builders import avg_price, order_event, trade_lite, wire
@@ -56,6 +56,7 @@ _T: Final = Transition
 _RESTING_TIF: Final = frozenset({"GTC", "GTD", "GTX"})
 _OPEN: Final = frozenset({OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED})
 _CACHE_MAX: Final = 1 << 16  # entries per conversion cache before it is cleared
+_NEG_ZERO_E8: Final = Decimal("-0E-8")  # what quantize gives a negative fee smaller than half of E8
 
 # status -> (new status, execution type), one table per transition (KeyError = not allowed)
 _ACCEPT: Final = ORDER_STEPS[_T.ACCEPT]
@@ -88,7 +89,7 @@ class SymbolEngine:
     """
 
     __slots__ = (
-        "_proto", "avgs", "band", "band_last", "book", "gtd", "last_ticks", "limit_lots", "market_lots", "prev_update_id", "price_moved",
+        "_proto", "avgs", "band", "band_last", "book", "fee_ratios", "gtd", "last_ticks", "limit_lots", "market_lots", "prev_update_id", "price_moved",
         "price_ticks", "prices", "qtys", "spec", "symbol", "trade_seq", "venue",
     )
 
@@ -114,6 +115,8 @@ class SymbolEngine:
         self.limit_lots: dict[Decimal, int] = {}
         self.market_lots: dict[Decimal, int] = {}
         self.price_ticks: dict[Decimal, int] = {}
+        # commission rate -> (num, den): fee in units of E8 = units x num / den (see fee)
+        self.fee_ratios: dict[Decimal, tuple[int, int]] = {}
 
     # --- conversions ----------------------------------------------------------------------------
 
@@ -162,6 +165,28 @@ class SymbolEngine:
                 cache.clear()
             cache[price] = ticks
         return ticks
+
+    def fee(self, rate: Decimal, units: int) -> Decimal:
+        """``(unit x units x rate).quantize(E8, ROUND_HALF_EVEN)`` (the default fee model), in integers.
+
+        The same Decimal, coefficient, exponent and sign of zero included; what it saves is the
+        notional's Decimal and the multiplication and quantize of two Decimals per side of a fill.
+        """
+        ratio = self.fee_ratios.get(rate)
+        if ratio is None:
+            if len(self.fee_ratios) >= _CACHE_MAX:
+                self.fee_ratios.clear()
+            ratio = self.fee_ratios[rate] = (self.spec.unit * rate).scaleb(8, MONEY).as_integer_ratio()
+        n = units * ratio[0]
+        d = ratio[1]
+        q, r = divmod(n, d)  # floor division: 0 <= r < d, so q + r / d is the exact value
+        if r:
+            r2 = r + r
+            if r2 > d or (r2 == d and q & 1):
+                q += 1  # half to even
+        if not q and n < 0:
+            return _NEG_ZERO_E8
+        return E8 * q
 
     def price_band(self, mark: Decimal | None) -> tuple[int, int] | None:
         """PERCENT_PRICE bounds in ticks for the current mark (None without a mark), cached."""
@@ -521,7 +546,6 @@ class SymbolEngine:
             venue.last_price_moved(symbol, price)
         self.price_moved = True
         units = ticks * lots
-        notional = spec.unit * units
         fee_model = venue.fee_model
         default_fees = type(fee_model) is DefaultFeeModel
         # maker side: take the lots off its level (OrderBook.reduce, inlined)
@@ -550,9 +574,9 @@ class SymbolEngine:
             m_st.units[key] -= units
             m_st.om = None
         if default_fees:
-            m_fee = (notional * m_acct.maker_rate).quantize(E8, ROUND_HALF_EVEN)
+            m_fee = self.fee(m_acct.maker_rate, units)
         else:
-            m_fee = fee_model.commission(m_acct, spec, notional, True)
+            m_fee = fee_model.commission(m_acct, spec, spec.unit * units, True)
         m_pos = maker.pos
         if m_pos is None:
             m_pos = maker.pos = m_acct.position(spec, maker.position_side)
@@ -567,9 +591,9 @@ class SymbolEngine:
         taker.update_time = now
         t_st = t_acct.states[symbol]
         if default_fees:
-            t_fee = (notional * t_acct.taker_rate).quantize(E8, ROUND_HALF_EVEN)
+            t_fee = self.fee(t_acct.taker_rate, units)
         else:
-            t_fee = fee_model.commission(t_acct, spec, notional, False)
+            t_fee = fee_model.commission(t_acct, spec, spec.unit * units, False)
         t_pos = taker.pos
         if t_pos is None:
             t_pos = taker.pos = t_acct.position(spec, taker.position_side)
