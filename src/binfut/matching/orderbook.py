@@ -11,10 +11,8 @@ touched level so the venue can publish diff-depth events with Binance's U / u / 
 
 from __future__ import annotations
 
-from bisect import bisect_left, insort
 from collections import deque
 from decimal import Decimal
-from operator import neg
 from typing import TYPE_CHECKING
 
 from binfut.enums import OrderStatus
@@ -27,22 +25,45 @@ if TYPE_CHECKING:
 __all__ = ["Level", "Order", "OrderBook", "add_price", "drop_price"]
 
 
+def _slot(prices: list[int], ticks: int, is_bid: bool) -> int:
+    """Where ``ticks`` is or would go in ``prices`` (bisect_left; asks descend).
+
+    Written out rather than ``bisect`` with ``key=neg``: compiled, the loop compares machine integers
+    instead of calling a key function per step.
+    """
+    lo = 0
+    hi = len(prices)
+    if is_bid:
+        while lo < hi:
+            mid = (lo + hi) >> 1
+            if prices[mid] < ticks:
+                lo = mid + 1
+            else:
+                hi = mid
+    else:
+        while lo < hi:
+            mid = (lo + hi) >> 1
+            if prices[mid] > ticks:
+                lo = mid + 1
+            else:
+                hi = mid
+    return lo
+
+
 def add_price(prices: list[int], ticks: int, is_bid: bool) -> None:
     """Insert a new level's price: ``bid_prices`` ascend, ``ask_prices`` descend (best price last)."""
-    if is_bid:
-        insort(prices, ticks)
+    if not prices or (prices[-1] < ticks if is_bid else prices[-1] > ticks):
+        prices.append(ticks)  # a new best level, the usual case
     else:
-        insort(prices, ticks, key=neg)
+        prices.insert(_slot(prices, ticks, is_bid), ticks)
 
 
 def drop_price(prices: list[int], ticks: int, is_bid: bool) -> None:
     """Remove an emptied level's price from its side's list (the inverse of :func:`add_price`)."""
     if prices[-1] == ticks:  # the best level, the usual case
         prices.pop()
-    elif is_bid:
-        del prices[bisect_left(prices, ticks)]
     else:
-        del prices[bisect_left(prices, -ticks, key=neg)]
+        del prices[_slot(prices, ticks, is_bid)]
 
 
 class Order:
@@ -161,9 +182,8 @@ class Level:
 class OrderBook:
     """Both sides of one symbol's book.
 
-    ``bid_prices`` (ascending) and ``ask_prices`` (descending, kept with ``key=neg``) list the tick
-    prices that have a level, so that each side's best price is last: ``bid_prices[-1]`` and
-    ``ask_prices[-1]``.  Levels come and go mostly at the top of the book, at the end of these lists,
+    ``bid_prices`` (ascending) and ``ask_prices`` (descending) list the tick prices that have a level,
+    so that each side's best price is last: ``bid_prices[-1]`` and ``ask_prices[-1]``.  Levels come and go mostly at the top of the book, at the end of these lists,
     without moving the rest of them.  ``track`` = False stops recording the
     changed levels (nobody publishes depth deltas); ``update_id`` counts on regardless.
     """

@@ -50,6 +50,7 @@ from binfut.matching.account import (
 )
 from binfut.matching.builders import plain, wire
 from binfut.matching.instruments import SymbolSpec
+from binfut.matching.orderbook import add_price, drop_price
 from binfut.protocol.userevents import OrderTradeUpdate, decode_user_event, encode_user_event
 
 SYMBOLS = ("BTCUSDT", "ETHUSDT")
@@ -237,6 +238,45 @@ def test_fast_margin_check_decides_like_the_formula(seed: int, n: int) -> None:
         # Assert
         expected = ref_margin_check(acct, spec, st_, bucket, lots, lots * ticks, v.specs, marks)
         assert codes == [expected, expected]
+
+
+# --- integer shortcuts -------------------------------------------------------------------------------
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    units=hst.one_of(hst.integers(1, 100), hst.integers(1, 10**15)),
+    rate=hst.decimals(min_value=D("-0.001"), max_value=D("0.001"), places=9),
+    symbol=hst.sampled_from(("BTCUSDT", "ETHUSDT", "SOLUSDT", "XRPUSDT")),
+)
+def test_fee_in_integers_is_the_decimal_formula_to_the_exponent(units: int, rate: D, symbol: str) -> None:
+    engine = SimulatedVenue(ManualClock(), random.Random(1)).engines[symbol]
+    expected = (engine.spec.unit * units * rate).quantize(D("1E-8"), "ROUND_HALF_EVEN")
+    got = engine.fee(rate, units)
+    assert got.as_tuple() == expected.as_tuple()  # value, exponent and the sign of a zero
+
+
+def test_fee_rounds_exact_halves_to_even_and_keeps_a_negative_zero() -> None:
+    engine = SimulatedVenue(ManualClock(), random.Random(1)).engines["BTCUSDT"]  # unit 0.1 x 0.001
+    half = D("0.00005")  # 1 unit x 0.0001 x 0.00005 = 0.5E-8
+    assert [str(engine.fee(half, n)) for n in (1, 3, 5, 7)] == ["0E-8", "2E-8", "2E-8", "4E-8"]
+    assert str(engine.fee(-half, 1)) == "-0E-8" and str(engine.fee(-half, 3)) == "-2E-8"
+    assert str(engine.fee(D(0), 12345)) == "0E-8"
+
+
+@given(hst.lists(hst.tuples(hst.booleans(), hst.integers(0, 400)), max_size=300), hst.booleans())
+def test_book_price_lists_stay_sorted_best_last(steps: list[tuple[bool, int]], is_bid: bool) -> None:
+    prices: list[int] = []
+    live: set[int] = set()
+    for add, ticks in steps:
+        if add and ticks not in live:
+            add_price(prices, ticks, is_bid)
+            live.add(ticks)
+        elif not add and live:
+            gone = sorted(live)[ticks % len(live)]
+            drop_price(prices, gone, is_bid)
+            live.discard(gone)
+        assert prices == sorted(live, reverse=not is_bid)
 
 
 # --- wire form of tiny amounts --------------------------------------------------------------------
