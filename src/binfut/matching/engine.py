@@ -235,7 +235,7 @@ class SymbolEngine:
         bids = notionals[2]
         asks = notionals[3]
         venue = self.venue
-        now = venue.now
+        now: Any = venue.now  # boxed once: it goes into up to three fields (compiled)
         prev = order.upd
         filled = order.filled
         if prev is not None:
@@ -331,17 +331,18 @@ class SymbolEngine:
             levels, prices, changed = book.bids, book.bid_prices, book.changed_bids
         else:
             levels, prices, changed = book.asks, book.ask_prices, book.changed_asks
-        lvl = levels.get(price)
+        key_o: Any = price  # boxed once for the three keyed uses (compiled)
+        lvl = levels.get(key_o)
         if lvl is None:
-            lvl = levels[price] = Level(price)
+            lvl = levels[key_o] = Level(price)
             add_price(prices, price, order.is_buy)
         lvl.orders.append(order)
         order.in_book = True
         lvl.qty += remaining
         if book.track:
-            changed.add(price)
+            changed.add(key_o)
         book.update_id += 1
-        oid = order.order_id
+        oid: Any = order.order_id
         acct.open_orders[oid] = order
         acct.open_cids[order.client_order_id] = order
         st.open_count += 1
@@ -363,7 +364,7 @@ class SymbolEngine:
         order.upd = None  # no further events: do not keep the last one alive in the history
         if order.in_book:
             self.book.remove(order)
-        oid = order.order_id
+        oid: Any = order.order_id  # boxed once for its keyed uses (compiled)
         open_orders = acct.open_orders
         if oid in open_orders:
             st = acct.states[self.symbol]
@@ -540,7 +541,13 @@ class SymbolEngine:
         symbol = self.symbol
         now = venue.now
         tid = self.trade_seq = self.trade_seq + 1
-        price = self.prices.get(ticks) or self.price(ticks)
+        # The numbers used as keys and put into several rows and events, boxed once (compiled, each such
+        # use of a native int would box it anew).
+        now_o: Any = now
+        tid_o: Any = tid
+        ticks_o: Any = ticks
+        lots_o: Any = lots
+        price = self.prices.get(ticks_o) or self.price(ticks)
         if ticks != self.last_ticks:
             self.last_ticks = ticks
             venue.last_price_moved(symbol, price)
@@ -555,13 +562,13 @@ class SymbolEngine:
             levels, changed = book.bids, book.changed_bids
         else:
             levels, changed = book.asks, book.changed_asks
-        lvl = levels[ticks]
+        lvl = levels[ticks_o]
         lvl.qty -= lots
         if book.track:
-            changed.add(ticks)
+            changed.add(ticks_o)
         book.update_id += 1
         if not lvl.qty:
-            del levels[ticks]
+            del levels[ticks_o]
             drop_price(book.bid_prices if m_buy else book.ask_prices, ticks, m_buy)
         m_acct = maker.account
         maker.filled += lots
@@ -601,39 +608,39 @@ class SymbolEngine:
         venue.fees_collected += m_fee + t_fee
         # trade and income rows (SimulatedVenue.record_fill, inlined)
         info = str(tid)
-        m_acct.trades.append((tid, symbol, maker.order_id, maker.side, ticks, lots, m_real, m_fee, now, maker.position_side, True))
+        m_acct.trades.append((tid_o, symbol, maker.order_id, maker.side, ticks_o, lots_o, m_real, m_fee, now_o, maker.position_side, True))
         if m_real:
             venue._tran_seq += 1
-            m_acct.income.append((now, symbol, "REALIZED_PNL", m_real, "USDT", info, venue._tran_seq))
+            m_acct.income.append((now_o, symbol, "REALIZED_PNL", m_real, "USDT", info, venue._tran_seq))
         if m_fee:
             venue._tran_seq += 1
-            m_acct.income.append((now, symbol, "COMMISSION", -m_fee, "USDT", info, venue._tran_seq))
-        t_acct.trades.append((tid, symbol, taker.order_id, taker.side, ticks, lots, t_real, t_fee, now, taker.position_side, False))
+            m_acct.income.append((now_o, symbol, "COMMISSION", -m_fee, "USDT", info, venue._tran_seq))
+        t_acct.trades.append((tid_o, symbol, taker.order_id, taker.side, ticks_o, lots_o, t_real, t_fee, now_o, taker.position_side, False))
         if t_real:
             venue._tran_seq += 1
-            t_acct.income.append((now, symbol, "REALIZED_PNL", t_real, "USDT", info, venue._tran_seq))
+            t_acct.income.append((now_o, symbol, "REALIZED_PNL", t_real, "USDT", info, venue._tran_seq))
         if t_fee:
             venue._tran_seq += 1
-            t_acct.income.append((now, symbol, "COMMISSION", -t_fee, "USDT", info, venue._tran_seq))
+            t_acct.income.append((now_o, symbol, "COMMISSION", -t_fee, "USDT", info, venue._tran_seq))
         # outputs
         out = venue.out
         if venue._publish:
             out.append(PublicTrade(
-                symbol=symbol, trade_id=tid, price=price, qty=self.qtys.get(lots) or self.qty(lots),
-                buyer_is_maker=m_buy, time_ms=now,
+                symbol=symbol, trade_id=tid_o, price=price, qty=self.qtys.get(lots_o) or self.qty(lots),
+                buyer_is_maker=m_buy, time_ms=now_o,
             ))
         status, exec_type = (_FILL if m_done else _PARTIAL)[maker.status]
         maker.status = status
         if m_acct.emit or t_acct.emit:
             qtys = self.qtys
             prices = self.prices
-            qty = qtys.get(lots) or self.qty(lots)
+            qty = qtys.get(lots_o) or self.qty(lots)
         if m_acct.emit:
             out.append(Envelope(account_id=m_acct.id, event=TradeLite(  # builders.trade_lite, inlined
-                event_time_ms=now, transaction_time_ms=now, symbol=symbol,
+                event_time_ms=now_o, transaction_time_ms=now_o, symbol=symbol,
                 original_quantity=qtys.get(maker.qty) or self.qty(maker.qty), original_price=price, is_maker=True,
                 client_order_id=maker.client_order_id, side=maker.side, last_filled_price=price, last_filled_quantity=qty,
-                trade_id=tid, order_id=maker.order_id,
+                trade_id=tid_o, order_id=maker.order_id,
             )))
             self._order_out(maker, exec_type, m_acct, lots, ticks, m_fee, tid, True, m_real)
         t_done = taker.filled == taker.qty
@@ -641,11 +648,11 @@ class SymbolEngine:
         taker.status = status
         if t_acct.emit:
             out.append(Envelope(account_id=t_acct.id, event=TradeLite(
-                event_time_ms=now, transaction_time_ms=now, symbol=symbol,
+                event_time_ms=now_o, transaction_time_ms=now_o, symbol=symbol,
                 original_quantity=qtys.get(taker.qty) or self.qty(taker.qty),
                 original_price=prices.get(taker.price) or self.price(taker.price), is_maker=False,
                 client_order_id=taker.client_order_id, side=taker.side, last_filled_price=price, last_filled_quantity=qty,
-                trade_id=tid, order_id=taker.order_id,
+                trade_id=tid_o, order_id=taker.order_id,
             )))
             self._order_out(taker, exec_type, t_acct, lots, ticks, t_fee, tid, False, t_real)
         if m_done:
