@@ -440,9 +440,16 @@ class SimulatedVenue(VenueQueries, AlgoOrders):
         """ACCOUNT_UPDATE of ``acct`` with the margin-asset balance and ``positions``."""
         now = self.now
         wallet = acct.balances.get("USDT", ZERO)
+        # Account.cross_wallet, inlined.  A position that never held isolated margin has the ZERO
+        # object itself, whose addition changes neither the sum nor its exponent: skipped, and
+        # without any, the cross wallet is the wallet (wire() spells both alike).
         iso = ZERO
-        for p in acct.positions.values():  # Account.cross_wallet, inlined
-            iso += p.isolated_wallet
+        for p in acct.positions.values():
+            w = p.isolated_wallet
+            if w is not ZERO:
+                iso += w
+        wallet_wire = wire(wallet)
+        cross_wire = wire(wallet - iso) if iso is not ZERO else wallet_wire
         rows = []
         for pos in positions:
             spec = pos.spec
@@ -470,7 +477,7 @@ class SimulatedVenue(VenueQueries, AlgoOrders):
             data=AccountUpdateData(
                 reason=reason,
                 balances=[BalanceUpdate(
-                    asset="USDT", wallet_balance=wire(wallet), cross_wallet_balance=wire(wallet - iso), balance_change=wire(balance_change),
+                    asset="USDT", wallet_balance=wallet_wire, cross_wallet_balance=cross_wire, balance_change=wire(balance_change),
                 )],
                 positions=rows,
             ),

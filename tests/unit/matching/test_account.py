@@ -314,3 +314,20 @@ def test_unknown_account_is_2015(venue: SimulatedVenue) -> None:
     with pytest.raises(ApiError) as exc:
         venue.execute("nobody", NewOrder(symbol="BTCUSDT", side="BUY", type="MARKET", quantity=D(1)))
     assert exc.value.code == -2015
+
+
+def test_account_update_balance_row_cross_wallet_excludes_isolated_margin(venue: SimulatedVenue, h: Any) -> None:
+    # Arrange: alice opens 0.5 BTC at 30 000 isolated 10x (1 500 moves into the isolated wallet); bob cross
+    open_long(venue, h, isolated=True)
+    h.place(venue, "mm", "SELL", "0.1", "30000")
+    # Act: one more fill each; read their ACCOUNT_UPDATE balance rows
+    alice = h.events(h.place(venue, "alice", "BUY", "0.1", "30000").outputs, "alice", AccountUpdate)[-1]
+    h.place(venue, "mm", "SELL", "0.1", "30000")
+    bob = h.events(h.place(venue, "bob", "BUY", "0.1", "30000").outputs, "bob", AccountUpdate)[-1]
+    # Assert: wb is the wallet; cw leaves out the isolated wallet (1 500 + 300), exactly as Account.cross_wallet
+    (row,) = alice.data.balances
+    fees = D("30000") * D("0.6") * D("0.0005")
+    assert row.wallet_balance == wallet(venue, "alice") == D(10_000) - fees
+    assert row.cross_wallet_balance == venue.accounts["alice"].cross_wallet() == D(10_000) - fees - D(1_800)
+    (row,) = bob.data.balances
+    assert str(row.wallet_balance) == str(row.cross_wallet_balance) == str(wallet(venue, "bob")) == "9998.50000000"
