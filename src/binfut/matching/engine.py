@@ -28,7 +28,7 @@ with ``emit_events``; book changes are recorded only while the venue publishes d
 from __future__ import annotations
 
 import heapq
-from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import TYPE_CHECKING, Any, Final
 
 from msgspec.structs import replace as _replace
