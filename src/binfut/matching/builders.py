@@ -29,7 +29,6 @@ __all__ = ["Lazy", "LazyOrder", "Result", "avg_price", "order_event", "order_sna
 
 ZERO: Final = Decimal(0)
 _ONE: Final = Decimal(1)
-_AVG_QUANTUM: Final = Decimal("0.0001")
 
 
 def plain(value: Decimal) -> Decimal:
@@ -136,10 +135,16 @@ class Result:
 
 def avg_price(spec: SymbolSpec, order: Order) -> Decimal:
     """Average fill price: cum quote / executed quantity, to 1/10 000 of a tick."""
-    if not order.filled:
+    filled = order.filled
+    if not filled:
         return spec.zero_price
-    tick = spec.tick_size
-    return (tick * order.cum_quote / order.filled).quantize(tick * _AVG_QUANTUM, ROUND_HALF_EVEN)
+    # (tick x cum_quote / filled).quantize(tick x 0.0001, ROUND_HALF_EVEN) in integers (see
+    # SymbolSpec.avg_quantum), rounded once where the Decimal quotient was rounded twice
+    q, r = divmod(order.cum_quote * spec.avg_steps, filled)
+    r2 = r + r
+    if r2 > filled or (r2 == filled and q & 1):
+        q += 1
+    return spec.avg_quantum * q
 
 
 def order_event(

@@ -104,6 +104,10 @@ class SymbolSpec:
     inv_tick: Decimal = field(init=False)
     inv_step: Decimal = field(init=False)
     zero_price: Decimal = field(init=False)
+    # an average price is kept to 4 more decimal places than the tick: avg_quantum x round(tick x quote
+    # / filled / avg_quantum), where tick / avg_quantum = avg_steps (the tick's coefficient x 10 000)
+    avg_quantum: Decimal = field(init=False)
+    avg_steps: int = field(init=False)
     zero_qty: Decimal = field(init=False)
     max_leverage: int = field(init=False)
     min_notional_units: int = field(init=False)  # MIN_NOTIONAL in ticks x lots, rounded up
@@ -113,6 +117,9 @@ class SymbolSpec:
         object.__setattr__(self, "inv_tick", Decimal(1) / self.tick_size)
         object.__setattr__(self, "inv_step", Decimal(1) / self.step_size)
         object.__setattr__(self, "zero_price", Decimal(0) * self.tick_size)
+        tick = self.tick_size.as_tuple()
+        object.__setattr__(self, "avg_quantum", Decimal((0, (1,), int(tick.exponent) - 4)))
+        object.__setattr__(self, "avg_steps", int("".join(map(str, tick.digits))) * 10_000)
         object.__setattr__(self, "zero_qty", Decimal(0) * self.step_size)
         object.__setattr__(self, "max_leverage", max(b.initial_leverage for b in self.brackets))
         object.__setattr__(self, "min_notional_units", int(-(-self.min_notional // self.unit)))

@@ -8,9 +8,11 @@ and compare, and check the wire form of tiny amounts.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import random
 from decimal import Decimal as D
+from fractions import Fraction
 from typing import Any
 
 import msgspec
@@ -34,6 +36,7 @@ from binfut.matching import (
     NewOrder,
     SimulatedVenue,
     Trade,
+    default_specs,
 )
 from binfut.matching.account import (
     BUY_BOTH,
@@ -48,9 +51,9 @@ from binfut.matching.account import (
     check_order_margin,
     cross_totals,
 )
-from binfut.matching.builders import plain, wire
+from binfut.matching.builders import avg_price, plain, wire
 from binfut.matching.instruments import SymbolSpec
-from binfut.matching.orderbook import add_price, drop_price
+from binfut.matching.orderbook import Order, add_price, drop_price
 from binfut.protocol.userevents import OrderTradeUpdate, decode_user_event, encode_user_event
 
 SYMBOLS = ("BTCUSDT", "ETHUSDT")
@@ -262,6 +265,28 @@ def test_fee_rounds_exact_halves_to_even_and_keeps_a_negative_zero() -> None:
     assert [str(engine.fee(half, n)) for n in (1, 3, 5, 7)] == ["0E-8", "2E-8", "2E-8", "4E-8"]
     assert str(engine.fee(-half, 1)) == "-0E-8" and str(engine.fee(-half, 3)) == "-2E-8"
     assert str(engine.fee(D(0), 12345)) == "0E-8"
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    tick=hst.sampled_from(("0.10", "0.01", "0.0100", "0.0001", "0.5", "1", "1E+1")),
+    filled=hst.one_of(hst.integers(1, 50), hst.integers(1, 10**12)),
+    avg_ticks=hst.integers(1, 10**7),
+    spread=hst.integers(0, 10**6),
+)
+def test_average_price_is_the_exact_quotient_rounded_once(tick: str, filled: int, avg_ticks: int, spread: int) -> None:
+    spec = dataclasses.replace(default_specs()["BTCUSDT"], tick_size=D(tick))
+    venue = SimulatedVenue(ManualClock(), random.Random(1))
+    venue.open_account("a", {"USDT": D(1)})
+    order = Order(1, "c", venue.accounts["a"], "BTCUSDT", "BUY", "BOTH", "LIMIT", "GTC", 0, filled, False, "NONE", 0)
+    order.filled = filled
+    order.cum_quote = avg_ticks * filled + spread % filled
+    # reference: the exact rational, rounded half to even to 4 more decimal places than the tick has
+    exp = int(D(tick).as_tuple().exponent) - 4
+    exact = Fraction(D(tick)) * order.cum_quote / filled / Fraction(10) ** exp
+    q = round(exact)  # Python rounds a Fraction half to even
+    got = avg_price(spec, order)
+    assert got.as_tuple() == D((0, tuple(int(c) for c in str(q)), exp)).as_tuple()
 
 
 @given(hst.lists(hst.tuples(hst.booleans(), hst.integers(0, 400)), max_size=300), hst.booleans())
