@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Final
 from binfut._money import E8
 from binfut.enums import IncomeType
 from binfut.errors import API_ERRORS, ApiError, default_message
+from binfut.matching.records import IncomeRecord, TradeRecord
 
 if TYPE_CHECKING:
     from binfut.matching.instruments import Bracket, SymbolSpec
@@ -198,9 +199,8 @@ class Account:
         self.algos: dict[int, Any] = {}
         self.algo_cids: dict[str, Any] = {}
         self.algos_closed: OrderedDict[int, Any] = OrderedDict()
-        # (trade id, symbol, order id, side, ticks, lots, realized, fee, time, position side, maker)
-        self.trades: deque[tuple[Any, ...]] = deque(maxlen=history)
-        self.income: deque[tuple[Any, ...]] = deque(maxlen=history)
+        self.trades: deque[TradeRecord] = deque(maxlen=history)
+        self.income: deque[IncomeRecord] = deque(maxlen=history)
         self.countdowns: dict[str, tuple[int, int]] = {}
         self.margin_call = False
 
@@ -238,7 +238,7 @@ class Account:
             closed.popitem(last=False)
 
     def add_income(self, time: int, symbol: str, kind: IncomeType, amount: Decimal, info: str, tran_id: int) -> None:
-        self.income.append((time, symbol, kind, amount, "USDT", info, tran_id))
+        self.income.append(IncomeRecord(time, symbol, kind, amount, "USDT", info, tran_id))
 
 
 # --- margin ------------------------------------------------------------------------------------

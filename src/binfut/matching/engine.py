@@ -42,6 +42,7 @@ from binfut.matching.lifecycle import ORDER_STEPS, Transition
 from binfut.matching.models import DefaultFeeModel
 from binfut.matching.orderbook import Level, Order, OrderBook, add_price, drop_price
 from binfut.matching.outputs import Envelope, PublicTrade
+from binfut.matching.records import IncomeRecord, TradeRecord
 from binfut.protocol.userevents import OrderTradeUpdate, TradeLite
 
 if TYPE_CHECKING:
@@ -608,20 +609,20 @@ class SymbolEngine:
         venue.fees_collected += m_fee + t_fee
         # trade and income rows (SimulatedVenue.record_fill, inlined)
         info = str(tid)
-        m_acct.trades.append((tid_o, symbol, maker.order_id, maker.side, ticks_o, lots_o, m_real, m_fee, now_o, maker.position_side, True))
+        m_acct.trades.append(TradeRecord(tid_o, symbol, maker.order_id, maker.side, ticks_o, lots_o, m_real, m_fee, now_o, maker.position_side, True))
         if m_real:
             venue._tran_seq += 1
-            m_acct.income.append((now_o, symbol, "REALIZED_PNL", m_real, "USDT", info, venue._tran_seq))
+            m_acct.income.append(IncomeRecord(now_o, symbol, "REALIZED_PNL", m_real, "USDT", info, venue._tran_seq))
         if m_fee:
             venue._tran_seq += 1
-            m_acct.income.append((now_o, symbol, "COMMISSION", -m_fee, "USDT", info, venue._tran_seq))
-        t_acct.trades.append((tid_o, symbol, taker.order_id, taker.side, ticks_o, lots_o, t_real, t_fee, now_o, taker.position_side, False))
+            m_acct.income.append(IncomeRecord(now_o, symbol, "COMMISSION", -m_fee, "USDT", info, venue._tran_seq))
+        t_acct.trades.append(TradeRecord(tid_o, symbol, taker.order_id, taker.side, ticks_o, lots_o, t_real, t_fee, now_o, taker.position_side, False))
         if t_real:
             venue._tran_seq += 1
-            t_acct.income.append((now_o, symbol, "REALIZED_PNL", t_real, "USDT", info, venue._tran_seq))
+            t_acct.income.append(IncomeRecord(now_o, symbol, "REALIZED_PNL", t_real, "USDT", info, venue._tran_seq))
         if t_fee:
             venue._tran_seq += 1
-            t_acct.income.append((now_o, symbol, "COMMISSION", -t_fee, "USDT", info, venue._tran_seq))
+            t_acct.income.append(IncomeRecord(now_o, symbol, "COMMISSION", -t_fee, "USDT", info, venue._tran_seq))
         # outputs
         out = venue.out
         if venue._publish:

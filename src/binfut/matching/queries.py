@@ -282,15 +282,16 @@ class VenueQueries:
         acct = self.account(account_id)
         spec = self.specs.get(symbol)
         rows = []
-        for tid, sym, oid, side, ticks, lots, realized, fee, time, ps, maker in acct.trades:
-            if sym != symbol or spec is None or (from_id is not None and tid < from_id):
+        for t in acct.trades:
+            if t.symbol != symbol or spec is None or (from_id is not None and t.trade_id < from_id):
                 continue
+            time = t.time
             if (start_time is not None and time < start_time) or (end_time is not None and time > end_time):
                 continue
             rows.append(UserTrade(
-                buyer=side == "BUY", commission=wire(fee), commission_asset="USDT", id=tid, maker=maker, order_id=oid,
-                price=spec.price(ticks), qty=spec.qty(lots), quote_qty=spec.notional(ticks * lots),
-                realized_pnl=wire(realized), side=side, position_side=ps, symbol=symbol, time=time,
+                buyer=t.side == "BUY", commission=wire(t.fee), commission_asset="USDT", id=t.trade_id, maker=t.is_maker,
+                order_id=t.order_id, price=spec.price(t.ticks), qty=spec.qty(t.lots), quote_qty=spec.notional(t.ticks * t.lots),
+                realized_pnl=wire(t.realized), side=t.side, position_side=t.position_side, symbol=symbol, time=time,
             ))
         return rows[:limit] if from_id is not None else rows[-limit:]
 
@@ -302,14 +303,16 @@ class VenueQueries:
         """``GET /fapi/v1/income`` rows, oldest first."""
         acct = self.account(account_id)
         rows = []
-        for time, sym, kind, amount, asset, info, tran in acct.income:
-            if (symbol is not None and sym != symbol) or (income_type is not None and kind != income_type):
+        for r in acct.income:
+            kind = r.kind
+            if (symbol is not None and r.symbol != symbol) or (income_type is not None and kind != income_type):
                 continue
+            time = r.time
             if (start_time is not None and time < start_time) or (end_time is not None and time > end_time):
                 continue
-            rows.append(Income(symbol=sym, income_type=kind, income=wire(amount), asset=asset,
-                               info=info if kind == "TRANSFER" else "", time=time, tran_id=tran,
-                               trade_id=info if kind in ("REALIZED_PNL", "COMMISSION", "INSURANCE_CLEAR") else ""))
+            rows.append(Income(symbol=r.symbol, income_type=kind, income=wire(r.amount), asset=r.asset,
+                               info=r.info if kind == "TRANSFER" else "", time=time, tran_id=r.tran_id,
+                               trade_id=r.info if kind in ("REALIZED_PNL", "COMMISSION", "INSURANCE_CLEAR") else ""))
         return rows[-limit:]
 
     # --- reference data -----------------------------------------------------------------------

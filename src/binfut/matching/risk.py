@@ -35,6 +35,7 @@ from binfut.matching.builders import wire
 from binfut.matching.lifecycle import Transition, advance
 from binfut.matching.orderbook import Order
 from binfut.matching.outputs import Envelope, ForceOrder
+from binfut.matching.records import IncomeRecord, TradeRecord
 from binfut.protocol.userevents import MarginCall, MarginCallPosition, OrderTradeUpdate, OrderUpdate
 
 if TYPE_CHECKING:
@@ -57,7 +58,7 @@ def settle_funding(venue: SimulatedVenue, symbol: str, rate: Decimal, mark: Deci
             acct.balances["USDT"] = acct.balances.get("USDT", ZERO) + amount
             if acct.states[symbol].isolated:
                 pos.isolated_wallet += amount
-            acct.income.append((now, symbol, "FUNDING_FEE", amount, "USDT", "", venue.next_tran_id()))
+            acct.income.append(IncomeRecord(now, symbol, "FUNDING_FEE", amount, "USDT", "", venue.next_tran_id()))
             changed.append(pos)
         if changed and acct.emit:
             venue.out.append(Envelope(account_id=acct.id, event=venue.account_update(acct, changed, "FUNDING_FEE", venue.marks())))
@@ -160,11 +161,11 @@ def liquidate(venue: SimulatedVenue, acct: Account, pos: Position) -> None:
     acct.closed[order.order_id] = order
     engine.trade_seq += 1
     tid = engine.trade_seq
-    acct.trades.append((tid, symbol, order.order_id, order.side, ticks, lots, realized, ZERO, now, pos.side, False))
+    acct.trades.append(TradeRecord(tid, symbol, order.order_id, order.side, ticks, lots, realized, ZERO, now, pos.side, False))
     if realized:
-        acct.income.append((now, symbol, "REALIZED_PNL", realized, "USDT", str(tid), venue.next_tran_id()))
+        acct.income.append(IncomeRecord(now, symbol, "REALIZED_PNL", realized, "USDT", str(tid), venue.next_tran_id()))
     if fee:
-        acct.income.append((now, symbol, "INSURANCE_CLEAR", -fee, "USDT", str(tid), venue.next_tran_id()))
+        acct.income.append(IncomeRecord(now, symbol, "INSURANCE_CLEAR", -fee, "USDT", str(tid), venue.next_tran_id()))
     qty = spec.qty(lots)
     if acct.emit:
         venue.out.append(Envelope(account_id=acct.id, event=_liquidation_event(spec, order, exec_type, price, qty, realized, tid, now)))

@@ -53,6 +53,7 @@ from binfut.matching.models import DefaultFeeModel, DefaultFillModel, FeeModel, 
 from binfut.matching.orderbook import Order
 from binfut.matching.outputs import BookDelta, Envelope, Output
 from binfut.matching.queries import VenueQueries
+from binfut.matching.records import IncomeRecord, TradeRecord
 from binfut.matching.risk import check_risk, settle_funding
 from binfut.matching.triggers import (
     CONDITIONAL_TYPES,
@@ -364,12 +365,12 @@ class SimulatedVenue(VenueQueries, AlgoOrders):
     ) -> None:
         """Keep the trade and its income rows (materialised into Structs only when queried)."""
         now = self.now
-        acct.trades.append((trade_id, spec.symbol, order.order_id, order.side, ticks, lots, realized, fee, now,
-                            order.position_side, is_maker))
+        acct.trades.append(TradeRecord(trade_id, spec.symbol, order.order_id, order.side, ticks, lots, realized, fee, now,
+                                       order.position_side, is_maker))
         if realized:
-            acct.income.append((now, spec.symbol, "REALIZED_PNL", realized, "USDT", str(trade_id), self.next_tran_id()))
+            acct.income.append(IncomeRecord(now, spec.symbol, "REALIZED_PNL", realized, "USDT", str(trade_id), self.next_tran_id()))
         if fee:
-            acct.income.append((now, spec.symbol, "COMMISSION", -fee, "USDT", str(trade_id), self.next_tran_id()))
+            acct.income.append(IncomeRecord(now, spec.symbol, "COMMISSION", -fee, "USDT", str(trade_id), self.next_tran_id()))
 
     def _settle(self) -> None:
         """After a step: trigger cascade, ACCOUNT_UPDATEs, book deltas."""
@@ -826,7 +827,7 @@ class SimulatedVenue(VenueQueries, AlgoOrders):
         if cmd.amount <= 0:
             raise reject(-4055, "Amount must be positive.")
         acct.balances[cmd.asset] = acct.balances.get(cmd.asset, ZERO) + cmd.amount
-        acct.income.append((self.now, "", "TRANSFER", cmd.amount, cmd.asset, "DEPOSIT", self.next_tran_id()))
+        acct.income.append(IncomeRecord(self.now, "", "TRANSFER", cmd.amount, cmd.asset, "DEPOSIT", self.next_tran_id()))
         if acct.emit:
             self.out.append(Envelope(account_id=acct.id, event=self.account_update(acct, [], "DEPOSIT", self.marks(), cmd.amount)))
         return {"tranId": self._tran_seq}
@@ -841,7 +842,7 @@ class SimulatedVenue(VenueQueries, AlgoOrders):
         if cmd.amount > limit:
             raise reject(-2018)
         acct.balances[cmd.asset] = acct.balances.get(cmd.asset, ZERO) - cmd.amount
-        acct.income.append((self.now, "", "TRANSFER", -cmd.amount, cmd.asset, "WITHDRAW", self.next_tran_id()))
+        acct.income.append(IncomeRecord(self.now, "", "TRANSFER", -cmd.amount, cmd.asset, "WITHDRAW", self.next_tran_id()))
         if acct.emit:
             self.out.append(Envelope(account_id=acct.id, event=self.account_update(acct, [], "WITHDRAW", self.marks(), -cmd.amount)))
         return {"tranId": self._tran_seq}

@@ -344,7 +344,7 @@ def test_tiny_commission_and_pnl_are_never_in_scientific_notation() -> None:
     commissions = {row["commission"] for row in json.loads(msgspec.json.encode(v.user_trades("alice", "BTCUSDT")))}
     assert "0.00000015" in commissions
     # the stored figures stay Decimal
-    assert all(isinstance(row[3], D) for row in v.accounts["alice"].income)
+    assert all(isinstance(row.amount, D) for row in v.accounts["alice"].income)
 
 
 # --- regressions ------------------------------------------------------------------------------------
