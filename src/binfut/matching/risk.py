@@ -82,16 +82,47 @@ def _margin_call(venue: SimulatedVenue, acct: Account, positions: list[Position]
             event_time_ms=venue.now, cross_wallet_balance=wire(cross_wallet) if cross_wallet is not None else None, positions=rows)))
 
 
+def _cross_health(acct: Account, marks: dict[str, Decimal]) -> tuple[Decimal, Decimal, Decimal, bool]:
+    """``(cross wallet, cross margin balance, cross MM, any cross position open)``.
+
+    :func:`~binfut.matching.account.cross_totals`' sums in its order (so the same Decimals), without
+    the initial margin, which the risk check does not need; the balance is wallet + uPnL.
+    """
+    upnl = ZERO
+    mm = ZERO
+    iso = ZERO
+    any_cross = False
+    states = acct.states
+    for (symbol, _), pos in acct.positions.items():
+        if not pos.amount or states[symbol].isolated:
+            iso += pos.isolated_wallet
+            continue
+        any_cross = True
+        mark = marks.get(symbol) or pos.entry
+        upnl += pos.unrealized(mark)
+        mm += maint_margin(pos, mark)[0]
+    wallet = acct.balances.get("USDT", ZERO) - iso
+    return wallet, wallet + upnl, mm, any_cross
+
+
+def _cross_positions(acct: Account) -> list[Position]:
+    return [p for p in acct.positions.values() if p.amount and not acct.states[p.spec.symbol].isolated]
+
+
 def check_risk(venue: SimulatedVenue, symbols: list[str]) -> None:
     """Margin calls and liquidations for accounts holding positions in ``symbols``."""
-    wanted = set(symbols)
-    marks = venue.marks()
+    marks: dict[str, Decimal] | None = None
     for acct in list(venue.accounts.values()):
-        if acct.unlimited:
+        if acct.unlimited or not acct.positions:
             continue
-        held = [p for (s, _), p in acct.positions.items() if p.amount]
-        if not held or not any(p.spec.symbol in wanted for p in held):
-            continue
+        held = [p for p in acct.positions.values() if p.amount]
+        for p in held:
+            if p.spec.symbol in symbols:
+                break
+        else:
+            continue  # no open position in these symbols (or none at all)
+        if marks is None:
+            marks = venue.marks()
         ratio_hit = False
         # isolated positions, one by one
         for pos in held:
@@ -108,20 +139,19 @@ def check_risk(venue: SimulatedVenue, symbols: list[str]) -> None:
                     _margin_call(venue, acct, [pos], marks, None)
         # cross margin, account-wide: close the worst position until healthy
         for _ in range(len(held) + 1):
-            wallet, upnl, _, mm = cross_totals(acct, marks)
-            cross = [p for p in acct.positions.values() if p.amount and not acct.states[p.spec.symbol].isolated]
-            if not cross:
+            wallet, balance, mm, any_cross = _cross_health(acct, marks)
+            if not any_cross:
                 break
-            balance = wallet + upnl
             if balance <= mm:
-                worst = min(cross, key=lambda p: p.unrealized(marks.get(p.spec.symbol) or p.entry))
+                at = marks
+                worst = min(_cross_positions(acct), key=lambda p: p.unrealized(at.get(p.spec.symbol) or p.entry))
                 liquidate(venue, acct, worst)
                 marks = venue.marks()
                 continue
             if mm >= balance * venue.margin_call_ratio:
                 ratio_hit = True
                 if not acct.margin_call:
-                    _margin_call(venue, acct, cross, marks, wallet)
+                    _margin_call(venue, acct, _cross_positions(acct), marks, wallet)
             break
         acct.margin_call = ratio_hit
 
