@@ -320,8 +320,13 @@ def order_margin(
     return total * spec.unit / st.leverage
 
 
-def cross_totals(acct: Account, marks: dict[str, Decimal]) -> tuple[Decimal, Decimal, Decimal, Decimal]:
-    """``(cross wallet, cross uPnL, cross position IM, cross MM)`` at the given marks."""
+def cross_totals(
+    acct: Account, marks: dict[str, Decimal], with_im: bool = True
+) -> tuple[Decimal, Decimal, Decimal, Decimal]:
+    """``(cross wallet, cross uPnL, cross position IM, cross MM)`` at the given marks.
+
+    ``with_im=False`` leaves the IM at zero (the risk check, run on every mark, does not need it).
+    """
     upnl = ZERO
     im = ZERO
     mm = ZERO
@@ -336,7 +341,8 @@ def cross_totals(acct: Account, marks: dict[str, Decimal]) -> tuple[Decimal, Dec
             continue
         mark = marks.get(symbol) or pos.entry
         upnl += pos.unrealized(mark)
-        im += pos.size * mark / st.leverage
+        if with_im:
+            im += pos.size * mark / st.leverage
         mm += maint_margin(pos, mark)[0]
     return acct.balances.get("USDT", ZERO) - iso, upnl, im, mm
 

@@ -82,33 +82,6 @@ def _margin_call(venue: SimulatedVenue, acct: Account, positions: list[Position]
             event_time_ms=venue.now, cross_wallet_balance=wire(cross_wallet) if cross_wallet is not None else None, positions=rows)))
 
 
-def _cross_health(acct: Account, marks: dict[str, Decimal]) -> tuple[Decimal, Decimal, Decimal, bool]:
-    """``(cross wallet, cross margin balance, cross MM, any cross position open)``.
-
-    :func:`~binfut.matching.account.cross_totals`' sums in its order (so the same Decimals), without
-    the initial margin, which the risk check does not need; the balance is wallet + uPnL.
-    """
-    upnl = ZERO
-    mm = ZERO
-    iso = ZERO
-    any_cross = False
-    states = acct.states
-    for (symbol, _), pos in acct.positions.items():
-        if not pos.amount or states[symbol].isolated:
-            iso += pos.isolated_wallet
-            continue
-        any_cross = True
-        mark = marks.get(symbol) or pos.entry
-        upnl += pos.unrealized(mark)
-        mm += maint_margin(pos, mark)[0]
-    wallet = acct.balances.get("USDT", ZERO) - iso
-    return wallet, wallet + upnl, mm, any_cross
-
-
-def _cross_positions(acct: Account) -> list[Position]:
-    return [p for p in acct.positions.values() if p.amount and not acct.states[p.spec.symbol].isolated]
-
-
 def check_risk(venue: SimulatedVenue, symbols: list[str]) -> None:
     """Margin calls and liquidations for accounts holding positions in ``symbols``."""
     marks: dict[str, Decimal] | None = None
@@ -139,19 +112,21 @@ def check_risk(venue: SimulatedVenue, symbols: list[str]) -> None:
                     _margin_call(venue, acct, [pos], marks, None)
         # cross margin, account-wide: close the worst position until healthy
         for _ in range(len(held) + 1):
-            wallet, balance, mm, any_cross = _cross_health(acct, marks)
-            if not any_cross:
+            cross = [p for p in acct.positions.values() if p.amount and not acct.states[p.spec.symbol].isolated]
+            if not cross:
                 break
+            wallet, upnl, _, mm = cross_totals(acct, marks, with_im=False)
+            balance = wallet + upnl
             if balance <= mm:
                 at = marks
-                worst = min(_cross_positions(acct), key=lambda p: p.unrealized(at.get(p.spec.symbol) or p.entry))
+                worst = min(cross, key=lambda p: p.unrealized(at.get(p.spec.symbol) or p.entry))
                 liquidate(venue, acct, worst)
                 marks = venue.marks()
                 continue
             if mm >= balance * venue.margin_call_ratio:
                 ratio_hit = True
                 if not acct.margin_call:
-                    _margin_call(venue, acct, _cross_positions(acct), marks, wallet)
+                    _margin_call(venue, acct, cross, marks, wallet)
             break
         acct.margin_call = ratio_hit
 
@@ -175,7 +150,7 @@ def liquidate(venue: SimulatedVenue, acct: Account, pos: Position) -> None:
     if st.isolated:
         left = iso_before + realized
     else:
-        wallet, upnl, _, mm = cross_totals(acct, marks)
+        wallet, upnl, _, mm = cross_totals(acct, marks, with_im=False)
         left = wallet + upnl - mm
     fee = min(max(left, ZERO), (notional * spec.liquidation_fee).quantize(E8, ROUND_HALF_EVEN))
     acct.balances["USDT"] -= fee

@@ -133,6 +133,9 @@ def assert_caches_agree(v: SimulatedVenue) -> None:
             for i, side in enumerate(("BOTH", "LONG", "SHORT")):
                 assert st.sides[i] is acct.positions.get((symbol, side))
         assert available_balance(acct, v.specs, marks) == ref_available(acct, v.specs, marks), acct.id
+        # the risk check's form of the cross sums: the same figures, the IM left out
+        wallet, upnl, _, mm = cross_totals(acct, marks)
+        assert cross_totals(acct, marks, with_im=False) == (wallet, upnl, ZERO, mm), acct.id
         # open-order aggregates equal the open orders themselves
         for symbol, st in acct.states.items():
             lots = [0] * 5
