@@ -183,9 +183,10 @@ class OrderBook:
     """Both sides of one symbol's book.
 
     ``bid_prices`` (ascending) and ``ask_prices`` (descending) list the tick prices that have a level,
-    so that each side's best price is last: ``bid_prices[-1]`` and ``ask_prices[-1]``.  Levels come and go mostly at the top of the book, at the end of these lists,
-    without moving the rest of them.  ``track`` = False stops recording the
-    changed levels (nobody publishes depth deltas); ``update_id`` counts on regardless.
+    so that each side's best price is last: ``bid_prices[-1]`` and ``ask_prices[-1]``.  Levels come and
+    go mostly at the top of the book, at the end of these lists, without moving the rest of them.
+    ``track`` = False stops recording the changed levels (nobody publishes depth deltas); ``update_id``
+    counts on regardless.
     """
 
     __slots__ = ("ask_prices", "asks", "bid_prices", "bids", "changed_asks", "changed_bids", "track", "update_id")
