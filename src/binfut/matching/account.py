@@ -36,6 +36,7 @@ __all__ = [
     "SymbolState",
     "apply_fill",
     "available_balance",
+    "available_floor",
     "check_order_margin",
     "cross_totals",
     "liquidation_price",
@@ -377,6 +378,45 @@ def available_balance(acct: Account, specs: dict[str, SymbolSpec], marks: dict[s
     return acct.balances.get("USDT", ZERO) - iso + upnl - im - orders
 
 
+def available_floor(acct: Account, specs: dict[str, SymbolSpec], marks: dict[str, Decimal]) -> int:
+    """A whole number of USDT more than 1 below :func:`available_balance`, computed in integers.
+
+    Each Decimal (wallet, entry, mark, isolated wallet) enters as ``int(x)`` +- 1, which brackets it
+    whatever its sign, and each symbol's open orders count their whole notional, which bounds the
+    margin they hold.  An order whose margin is below the bound fits with more than a dollar to spare,
+    far beyond the rounding of the Decimal sums (28 digits), so the exact check would pass it too.
+    """
+    total = int(acct.balances.get("USDT", ZERO)) - 2  # int() truncates: |x - int(x)| < 1, any sign
+    states = acct.states
+    for (symbol, _), pos in acct.positions.items():
+        amt = pos.amount
+        w = pos.isolated_wallet
+        if not amt or states[symbol].isolated:
+            if w is not ZERO:
+                total -= int(w) + 1
+            continue
+        lev = states[symbol].leverage
+        e = int(pos.entry)
+        m = marks.get(symbol)
+        size = amt if amt > 0 else -amt
+        if not m:  # no mark: priced at the entry itself
+            upnl = 0
+            m_hi = e + 1
+        else:
+            mi = int(m)
+            m_hi = mi + 1
+            upnl = (mi - e - 2) * amt if amt > 0 else (e - mi - 2) * size  # lower bound of (m - e) x amt
+        sn, sd = pos.spec.step_ratio
+        # step x (uPnL - size x mark / leverage), floored
+        total += sn * (upnl * lev - size * m_hi) // (sd * lev)
+    for symbol, st in states.items():
+        if st.open_count:
+            u = st.units
+            un, ud = specs[symbol].unit_ratio
+            total -= -(-(u[1] + u[2] + u[3] + u[4]) * un // (ud * st.leverage))
+    return total
+
+
 def check_order_margin(
     acct: Account,
     spec: SymbolSpec,
@@ -450,6 +490,13 @@ def check_order_margin(
         old_n, old_d = _side_ratio(lots_[side], units_[side], close)
         if new_n * old_d == old_n * new_d:
             return  # the order opens nothing on its side
+    # The margin the order can add is at most its side's whole notional after it: when even that fits
+    # a floor of the available balance, with a dollar to spare, no Decimal needs computing.
+    side_units = st.units[BUY_LONG] + st.units[SELL_SHORT] + units if hedge else st.units[bucket] + units
+    un, ud = spec.unit_ratio
+    den = ud * st.leverage
+    if -(-side_units * un // den) < available_floor(acct, specs, marks):
+        return
     _, before, buy, sell = _om(acct, st)
     if hedge:
         after = Decimal(st.units[BUY_LONG] + st.units[SELL_SHORT] + units)

@@ -111,6 +111,9 @@ class SymbolSpec:
     zero_qty: Decimal = field(init=False)
     max_leverage: int = field(init=False)
     min_notional_units: int = field(init=False)  # MIN_NOTIONAL in ticks x lots, rounded up
+    # unit and step_size as exact integer ratios (numerator, denominator), for integer margin bounds
+    unit_ratio: tuple[int, int] = field(init=False)
+    step_ratio: tuple[int, int] = field(init=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "unit", self.tick_size * self.step_size)
@@ -123,6 +126,8 @@ class SymbolSpec:
         object.__setattr__(self, "zero_qty", Decimal(0) * self.step_size)
         object.__setattr__(self, "max_leverage", max(b.initial_leverage for b in self.brackets))
         object.__setattr__(self, "min_notional_units", int(-(-self.min_notional // self.unit)))
+        object.__setattr__(self, "unit_ratio", self.unit.as_integer_ratio())
+        object.__setattr__(self, "step_ratio", self.step_size.as_integer_ratio())
         if self.inv_tick * self.tick_size != 1 or self.inv_step * self.step_size != 1:
             raise ValueError(f"{self.symbol}: tick and step sizes must have exact inverses")
 

@@ -48,6 +48,7 @@ from binfut.matching.account import (
     SymbolState,
     _side_margin,
     available_balance,
+    available_floor,
     check_order_margin,
     cross_totals,
 )
@@ -133,6 +134,8 @@ def assert_caches_agree(v: SimulatedVenue) -> None:
             for i, side in enumerate(("BOTH", "LONG", "SHORT")):
                 assert st.sides[i] is acct.positions.get((symbol, side))
         assert available_balance(acct, v.specs, marks) == ref_available(acct, v.specs, marks), acct.id
+        # the integer floor the margin check decides most orders with is more than a dollar below it
+        assert available_floor(acct, v.specs, marks) < ref_available(acct, v.specs, marks) - 1, acct.id
         # the risk check's form of the cross sums: the same figures, the IM left out
         wallet, upnl, _, mm = cross_totals(acct, marks)
         assert cross_totals(acct, marks, with_im=False) == (wallet, upnl, ZERO, mm), acct.id
