@@ -185,7 +185,8 @@ class SymbolEngine:
             r2 = r + r
             if r2 > d or (r2 == d and q & 1):
                 q += 1  # half to even
-        if not q and n < 0:
+        # a negative zero as quantize leaves it; -0 and 0 share a cache entry, so a zero rate's sign is read
+        if not q and (n < 0 or (not n and rate.is_signed())):
             return _NEG_ZERO_E8
         return E8 * q
 

@@ -271,6 +271,7 @@ def test_fee_rounds_exact_halves_to_even_and_keeps_a_negative_zero() -> None:
     assert [str(engine.fee(half, n)) for n in (1, 3, 5, 7)] == ["0E-8", "2E-8", "2E-8", "4E-8"]
     assert str(engine.fee(-half, 1)) == "-0E-8" and str(engine.fee(-half, 3)) == "-2E-8"
     assert str(engine.fee(D(0), 12345)) == "0E-8"
+    assert str(engine.fee(D("-0"), 12345)) == "-0E-8"  # as (unit x units x -0).quantize(E8) gives it
 
 
 @settings(max_examples=400, deadline=None)
