@@ -17,6 +17,7 @@ command never reaches an ``apply_*``.
 
 from __future__ import annotations
 
+import heapq
 from collections import OrderedDict, deque
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import TYPE_CHECKING, Any, Final
@@ -240,6 +241,22 @@ class Account:
 
     def add_income(self, time: int, symbol: str, kind: IncomeType, amount: Decimal, info: str, tran_id: int) -> None:
         self.income.append(IncomeRecord(time, symbol, kind, amount, "USDT", info, tran_id))
+
+    def income_records(self) -> list[IncomeRecord]:
+        """Every income row kept, oldest first: the movements in ``income`` and the fills' own rows.
+
+        A fill's REALIZED_PNL / COMMISSION rows are made from its record in ``trades``, so they are
+        kept as long as the trade is (the last ``history`` trades); other movements, the last
+        ``history`` of them.  Merged by transaction id, the order they happened in.
+        """
+        fills = [row for t in self.trades if t.tran_id for row in t.income_rows()]
+        if not fills:
+            return list(self.income)
+        return list(heapq.merge(self.income, fills, key=_tran_id))
+
+
+def _tran_id(row: IncomeRecord) -> int:
+    return row.tran_id
 
 
 # --- margin ------------------------------------------------------------------------------------

@@ -42,7 +42,7 @@ from binfut.matching.lifecycle import ORDER_STEPS, Transition
 from binfut.matching.models import DefaultFeeModel
 from binfut.matching.orderbook import Level, Order, OrderBook, add_price, drop_price
 from binfut.matching.outputs import Envelope, PublicTrade
-from binfut.matching.records import IncomeRecord, TradeRecord
+from binfut.matching.records import TradeRecord
 from binfut.protocol.userevents import OrderTradeUpdate, TradeLite
 
 if TYPE_CHECKING:
@@ -608,22 +608,19 @@ class SymbolEngine:
             t_pos = taker.pos = t_acct.position(spec, taker.position_side)
         t_real = apply_fill(t_acct, t_st, t_pos, taker.is_buy, lots, price, t_fee, now)
         venue.fees_collected += m_fee + t_fee
-        # trade and income rows (SimulatedVenue.record_fill, inlined)
-        info = str(tid)
-        m_acct.trades.append(TradeRecord(tid_o, symbol, maker.order_id, maker.side, ticks_o, lots_o, m_real, m_fee, now_o, maker.position_side, True))
-        if m_real:
-            venue._tran_seq += 1
-            m_acct.income.append(IncomeRecord(now_o, symbol, "REALIZED_PNL", m_real, "USDT", info, venue._tran_seq))
-        if m_fee:
-            venue._tran_seq += 1
-            m_acct.income.append(IncomeRecord(now_o, symbol, "COMMISSION", -m_fee, "USDT", info, venue._tran_seq))
-        t_acct.trades.append(TradeRecord(tid_o, symbol, taker.order_id, taker.side, ticks_o, lots_o, t_real, t_fee, now_o, taker.position_side, False))
-        if t_real:
-            venue._tran_seq += 1
-            t_acct.income.append(IncomeRecord(now_o, symbol, "REALIZED_PNL", t_real, "USDT", info, venue._tran_seq))
-        if t_fee:
-            venue._tran_seq += 1
-            t_acct.income.append(IncomeRecord(now_o, symbol, "COMMISSION", -t_fee, "USDT", info, venue._tran_seq))
+        # trade records, each with the transaction ids of its income rows (SimulatedVenue.record_fill, inlined)
+        tran = venue._tran_seq
+        m_tran = 0
+        if m_real or m_fee:
+            m_tran = tran + 1
+            tran += 2 if m_real and m_fee else 1
+        t_tran = 0
+        if t_real or t_fee:
+            t_tran = tran + 1
+            tran += 2 if t_real and t_fee else 1
+        venue._tran_seq = tran
+        m_acct.trades.append(TradeRecord(tid_o, symbol, maker.order_id, maker.side, ticks_o, lots_o, m_real, m_fee, now_o, maker.position_side, True, m_tran))
+        t_acct.trades.append(TradeRecord(tid_o, symbol, taker.order_id, taker.side, ticks_o, lots_o, t_real, t_fee, now_o, taker.position_side, False, t_tran))
         # outputs
         out = venue.out
         if venue._publish:

@@ -303,7 +303,7 @@ class VenueQueries:
         """``GET /fapi/v1/income`` rows, oldest first."""
         acct = self.account(account_id)
         rows = []
-        for r in acct.income:
+        for r in acct.income_records():
             kind = r.kind
             if (symbol is not None and r.symbol != symbol) or (income_type is not None and kind != income_type):
                 continue

@@ -166,7 +166,8 @@ def liquidate(venue: SimulatedVenue, acct: Account, pos: Position) -> None:
     acct.closed[order.order_id] = order
     engine.trade_seq += 1
     tid = engine.trade_seq
-    acct.trades.append(TradeRecord(tid, symbol, order.order_id, order.side, ticks, lots, realized, ZERO, now, pos.side, False))
+    # the liquidation's income rows are explicit (INSURANCE_CLEAR is not a commission): none derived
+    acct.trades.append(TradeRecord(tid, symbol, order.order_id, order.side, ticks, lots, realized, ZERO, now, pos.side, False, 0))
     if realized:
         acct.income.append(IncomeRecord(now, symbol, "REALIZED_PNL", realized, "USDT", str(tid), venue.next_tran_id()))
     if fee:

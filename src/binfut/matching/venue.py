@@ -363,14 +363,13 @@ class SimulatedVenue(VenueQueries, AlgoOrders):
         self, acct: Account, order: Order, spec: SymbolSpec, trade_id: int, ticks: int, lots: int,
         fee: Decimal, realized: Decimal, is_maker: bool,
     ) -> None:
-        """Keep the trade and its income rows (materialised into Structs only when queried)."""
-        now = self.now
-        acct.trades.append(TradeRecord(trade_id, spec.symbol, order.order_id, order.side, ticks, lots, realized, fee, now,
-                                       order.position_side, is_maker))
-        if realized:
-            acct.income.append(IncomeRecord(now, spec.symbol, "REALIZED_PNL", realized, "USDT", str(trade_id), self.next_tran_id()))
-        if fee:
-            acct.income.append(IncomeRecord(now, spec.symbol, "COMMISSION", -fee, "USDT", str(trade_id), self.next_tran_id()))
+        """Keep the trade; its income rows are numbered here and made when read (``Account.income_records``)."""
+        tran = 0
+        if realized or fee:
+            tran = self._tran_seq + 1
+            self._tran_seq += 2 if realized and fee else 1
+        acct.trades.append(TradeRecord(trade_id, spec.symbol, order.order_id, order.side, ticks, lots, realized, fee, self.now,
+                                       order.position_side, is_maker, tran))
 
     def _settle(self) -> None:
         """After a step: trigger cascade, ACCOUNT_UPDATEs, book deltas."""

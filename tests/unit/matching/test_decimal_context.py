@@ -28,11 +28,11 @@ def test_the_scenario_hits_half_way_cases_under_the_default_context() -> None:
     fees = [t.fee for t in alice.trades]
     assert fees[0] == D("0.06750022")  # 0.067500225, half to even
     assert next(t.fee for t in mm.trades if (t.ticks, t.lots) == (300001, 5)) == D("0.03750012")  # 0.037500125
-    funding = [row.amount for row in alice.income if row.kind == "FUNDING_FEE"]
+    funding = [row.amount for row in alice.income_records() if row.kind == "FUNDING_FEE"]
     assert funding == [D("-0.02250022")]  # 0.022500225
-    realized = [row.amount for row in alice.income if row.kind == "REALIZED_PNL"]
+    realized = [row.amount for row in alice.income_records() if row.kind == "REALIZED_PNL"]
     assert realized == [D("-0.00000062")]  # -0.000000625
-    assert any(row.kind == "INSURANCE_CLEAR" for row in venue.accounts["bob"].income)  # bob was liquidated
+    assert any(row.kind == "INSURANCE_CLEAR" for row in venue.accounts["bob"].income_records())  # bob was liquidated
     assert venue.accounts["carol"].positions[("BTCUSDT", "BOTH")].entry == D("30000.13684210526315789473684")
 
 

@@ -29,6 +29,7 @@ from binfut.matching import (
     ChangeLeverage,
     ChangeMarginType,
     ChangePositionMode,
+    Deposit,
     Envelope,
     Funding,
     MarkPrice,
@@ -351,7 +352,28 @@ def test_tiny_commission_and_pnl_are_never_in_scientific_notation() -> None:
     commissions = {row["commission"] for row in json.loads(msgspec.json.encode(v.user_trades("alice", "BTCUSDT")))}
     assert "0.00000015" in commissions
     # the stored figures stay Decimal
-    assert all(isinstance(row.amount, D) for row in v.accounts["alice"].income)
+    assert all(isinstance(row.amount, D) for row in v.accounts["alice"].income_records())
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(hst.integers(min_value=0, max_value=2**32))
+def test_fill_income_rows_are_made_from_the_trades_in_transaction_order(seed: int) -> None:
+    # Arrange: a random history with fills, funding and a transfer
+    v = run_random(seed, 100, publish=False)
+    v.execute("alice", Deposit(asset="USDT", amount=D(5)))
+    for name, acct in v.accounts.items():
+        # Act
+        rows = v.income(name, limit=1_000_000)
+        # Assert: one sequence in transaction order; each fill's rows match its trade record
+        assert [r.tran_id for r in rows] == sorted({r.tran_id for r in rows})
+        by_kind: dict[str, list[tuple[str, D]]] = {}
+        for r in rows:
+            by_kind.setdefault(r.income_type, []).append((r.trade_id, D(str(r.income))))
+        trades = [t for t in acct.trades if t.tran_id]
+        assert by_kind.get("COMMISSION", []) == [(str(t.trade_id), -t.fee) for t in trades if t.fee]
+        assert by_kind.get("REALIZED_PNL", []) == [(str(t.trade_id), t.realized) for t in trades if t.realized]
+        kept = [(r.kind, r.tran_id) for r in acct.income]  # funding, transfers: kept as they are
+        assert [(r.income_type, r.tran_id) for r in rows if r.income_type not in ("COMMISSION", "REALIZED_PNL")] == kept
 
 
 # --- regressions ------------------------------------------------------------------------------------

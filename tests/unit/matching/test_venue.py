@@ -143,9 +143,9 @@ def test_fuzzed_commands_keep_invariants(seed: int, n: int) -> None:
         # conservation: every wallet = start + its income rows; fees and insurance balance the books
         fees = D(0)
         for a, acct in v.accounts.items():
-            income = sum((row.amount for row in acct.income), D(0))
+            income = sum((row.amount for row in acct.income_records()), D(0))
             assert acct.balances["USDT"] == start[a] + income, a
-            fees += -sum((row.amount for row in acct.income if row.kind == "COMMISSION"), D(0))
+            fees += -sum((row.amount for row in acct.income_records() if row.kind == "COMMISSION"), D(0))
             assert acct.balances["USDT"] >= 0 or acct.unlimited
         assert fees == v.fees_collected
         # every open position has an entry price
