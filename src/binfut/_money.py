@@ -29,7 +29,7 @@ from decimal import (
     getcontext,
     localcontext,
 )
-from typing import ParamSpec, TypeVar
+from typing import Final, ParamSpec, TypeVar
 
 __all__ = ["E8", "MONEY", "fmt", "foreign", "pinned"]
 
@@ -46,7 +46,10 @@ flags such operations leave on it are never read.
 E8 = Decimal("0.00000001")
 """The quantum of wallet movements: commissions, PnL, funding, margins (8 decimal places)."""
 
-_PREC = MONEY.prec
+# module constants (compiled: C statics, not a dict lookup per call)
+_PREC: Final[int] = MONEY.prec
+_HALF_EVEN: Final[str] = ROUND_HALF_EVEN
+_getcontext: Final = getcontext
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -54,8 +57,8 @@ R = TypeVar("R")
 
 def foreign() -> bool:
     """Whether the current decimal context's precision or rounding differ from :data:`MONEY`'s."""
-    ctx = getcontext()
-    return ctx.prec != _PREC or ctx.rounding != ROUND_HALF_EVEN
+    ctx = _getcontext()
+    return ctx.prec != _PREC or ctx.rounding != _HALF_EVEN
 
 
 def pinned(func: Callable[P, R]) -> Callable[P, R]:
