@@ -33,7 +33,7 @@ from typing import Final, ParamSpec, TypeVar
 
 __all__ = ["E8", "MONEY", "fmt", "foreign", "pinned"]
 
-MONEY = Context(
+MONEY: Final = Context(
     prec=28, rounding=ROUND_HALF_EVEN, Emin=-999_999, Emax=999_999, capitals=1, clamp=0, flags=[],
     traps=[InvalidOperation, DivisionByZero, Overflow],
 )
@@ -43,7 +43,7 @@ Used through ``localcontext(MONEY)`` (a copy) or as the context argument of a si
 flags such operations leave on it are never read.
 """
 
-E8 = Decimal("0.00000001")
+E8: Final = Decimal("0.00000001")
 """The quantum of wallet movements: commissions, PnL, funding, margins (8 decimal places)."""
 
 # module constants (compiled: C statics, not a dict lookup per call)

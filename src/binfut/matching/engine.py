@@ -54,6 +54,14 @@ if TYPE_CHECKING:
 __all__ = ["SymbolEngine"]
 
 _T: Final = Transition
+# The constructors of the per-fill path as module constants: compiled, a Final name is a C static,
+# where an imported name is a dictionary lookup at every use.
+_Envelope: Final = Envelope
+_TradeLite: Final = TradeLite
+_TradeRecord: Final = TradeRecord
+_OrderTradeUpdate: Final = OrderTradeUpdate
+_PublicTrade: Final = PublicTrade
+_struct_replace: Final = _replace
 _RESTING_TIF: Final = frozenset({"GTC", "GTD", "GTX"})
 _OPEN: Final = frozenset({OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED})
 _CACHE_MAX: Final = 1 << 16  # entries per conversion cache before it is cleared
@@ -254,7 +262,7 @@ class SymbolEngine:
                         self.avgs.clear()
                     cached = self.avgs[at] = avg_price(self.spec, order)
                 avg = cached
-            upd = _replace(
+            upd = _struct_replace(
                 prev,
                 average_price=avg,
                 execution_type=exec_type,
@@ -279,7 +287,7 @@ class SymbolEngine:
             proto = self._proto
             if proto is None:
                 proto = self._proto = order_event(self.spec, order, exec_type, now, bids, asks, qty=self.qty, price=self.price).order
-            upd = _replace(
+            upd = _struct_replace(
                 proto,
                 client_order_id=order.client_order_id,
                 side=order.side,
@@ -309,7 +317,7 @@ class SymbolEngine:
                 realized, self.qty, self.price,
             ).order
         order.upd = upd
-        venue.out.append(Envelope(account_id=acct.id, event=OrderTradeUpdate(event_time_ms=now, transaction_time_ms=now, order=upd)))
+        venue.out.append(_Envelope(account_id=acct.id, event=_OrderTradeUpdate(event_time_ms=now, transaction_time_ms=now, order=upd)))
 
     def emit(
         self, order: Order, transition: Transition, last_lots: int = 0, last_ticks: int = 0,
@@ -619,12 +627,12 @@ class SymbolEngine:
             t_tran = tran + 1
             tran += 2 if t_real and t_fee else 1
         venue._tran_seq = tran
-        m_acct.trades.append(TradeRecord(tid_o, symbol, maker.order_id, maker.side, ticks_o, lots_o, m_real, m_fee, now_o, maker.position_side, True, m_tran))
-        t_acct.trades.append(TradeRecord(tid_o, symbol, taker.order_id, taker.side, ticks_o, lots_o, t_real, t_fee, now_o, taker.position_side, False, t_tran))
+        m_acct.trades.append(_TradeRecord(tid_o, symbol, maker.order_id, maker.side, ticks_o, lots_o, m_real, m_fee, now_o, maker.position_side, True, m_tran))
+        t_acct.trades.append(_TradeRecord(tid_o, symbol, taker.order_id, taker.side, ticks_o, lots_o, t_real, t_fee, now_o, taker.position_side, False, t_tran))
         # outputs
         out = venue.out
         if venue._publish:
-            out.append(PublicTrade(
+            out.append(_PublicTrade(
                 symbol=symbol, trade_id=tid_o, price=price, qty=self.qtys.get(lots_o) or self.qty(lots),
                 buyer_is_maker=m_buy, time_ms=now_o,
             ))
@@ -635,7 +643,7 @@ class SymbolEngine:
             prices = self.prices
             qty = qtys.get(lots_o) or self.qty(lots)
         if m_acct.emit:
-            out.append(Envelope(account_id=m_acct.id, event=TradeLite(  # builders.trade_lite, inlined
+            out.append(_Envelope(account_id=m_acct.id, event=_TradeLite(  # builders.trade_lite, inlined
                 event_time_ms=now_o, transaction_time_ms=now_o, symbol=symbol,
                 original_quantity=qtys.get(maker.qty) or self.qty(maker.qty), original_price=price, is_maker=True,
                 client_order_id=maker.client_order_id, side=maker.side, last_filled_price=price, last_filled_quantity=qty,
@@ -646,7 +654,7 @@ class SymbolEngine:
         status, exec_type = (_FILL if t_done else _PARTIAL)[taker.status]
         taker.status = status
         if t_acct.emit:
-            out.append(Envelope(account_id=t_acct.id, event=TradeLite(
+            out.append(_Envelope(account_id=t_acct.id, event=_TradeLite(
                 event_time_ms=now_o, transaction_time_ms=now_o, symbol=symbol,
                 original_quantity=qtys.get(taker.qty) or self.qty(taker.qty),
                 original_price=prices.get(taker.price) or self.price(taker.price), is_maker=False,

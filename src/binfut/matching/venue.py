@@ -71,6 +71,14 @@ from binfut.protocol.userevents import (
 __all__ = ["SimulatedVenue"]
 
 # NewOrder's fields by position, for build_order's single msgspec.structs.astuple call
+# What account_update / build_order build or call, as module constants: compiled, a Final name is a C
+# static, where an imported name is a dictionary lookup at every use.
+_Envelope: Final = Envelope
+_AccountUpdate: Final = AccountUpdate
+_AccountUpdateData: Final = AccountUpdateData
+_BalanceUpdate: Final = BalanceUpdate
+_PositionUpdate: Final = PositionUpdate
+_struct_astuple: Final = _astuple
 _FIELDS: Final = {name: i for i, name in enumerate(c.NewOrder.__struct_fields__)}
 _I_SYMBOL: Final = _FIELDS["symbol"]
 _I_SIDE: Final = _FIELDS["side"]
@@ -431,7 +439,7 @@ class SimulatedVenue(VenueQueries, AlgoOrders):
     def _account_updates(self, reason: str, balance_change: Decimal = ZERO) -> None:
         marks = self.marks()
         for acct, positions in self.touched.items():
-            self.out.append(Envelope(account_id=acct.id, event=self.account_update(acct, list(positions.values()), reason, marks, balance_change)))
+            self.out.append(_Envelope(account_id=acct.id, event=self.account_update(acct, list(positions.values()), reason, marks, balance_change)))
         self.touched = {}
 
     def account_update(
@@ -465,18 +473,18 @@ class SimulatedVenue(VenueQueries, AlgoOrders):
             else:
                 upnl = be = ZERO
             rows.append(
-                PositionUpdate(
+                _PositionUpdate(
                     symbol=symbol, position_amount=spec.step_size * amt,  # spec.qty (not cached: it moves)
                     entry_price=wire(entry), breakeven_price=wire(be), accumulated_realized=wire(pos.realized),
                     unrealized_pnl=wire(upnl), margin_type="isolated" if acct.states[symbol].isolated else "cross",
                     isolated_wallet=wire(pos.isolated_wallet), position_side=pos.side,
                 )
             )
-        return AccountUpdate(
+        return _AccountUpdate(
             event_time_ms=now, transaction_time_ms=now,
-            data=AccountUpdateData(
+            data=_AccountUpdateData(
                 reason=reason,
-                balances=[BalanceUpdate(
+                balances=[_BalanceUpdate(
                     asset="USDT", wallet_balance=wallet_wire, cross_wallet_balance=cross_wire, balance_change=wire(balance_change),
                 )],
                 positions=rows,
@@ -495,7 +503,7 @@ class SimulatedVenue(VenueQueries, AlgoOrders):
         limit checks, which Binance applies to the algo order itself.  The checks run in Binance's
         order; the common case (no optional parameter) takes the shortest way through them.
         """
-        f = _astuple(cmd)  # one call instead of a dozen attribute reads on a non-native object
+        f = _struct_astuple(cmd)  # one call instead of a dozen attribute reads on a non-native object
         symbol: str = f[_I_SYMBOL]
         spec = self.specs.get(symbol)
         if spec is None:
