@@ -25,7 +25,9 @@ if TYPE_CHECKING:
     from binfut.matching.instruments import SymbolSpec
     from binfut.matching.orderbook import Order
 
-__all__ = ["Lazy", "LazyOrder", "Result", "avg_price", "order_event", "order_snapshot", "plain", "trade_lite", "wire"]
+__all__ = [
+    "Lazy", "LazyOrder", "Result", "avg_price", "order_event", "order_snapshot", "plain", "trade_lite", "wire", "wire_e8",
+]
 
 ZERO: Final = Decimal(0)
 _ONE: Final = Decimal(1)
@@ -61,6 +63,20 @@ def wire(value: Decimal) -> Decimal:
         return cast(Decimal, format(value, "f"))  # a str, encoded like the Decimal it spells
     if adjusted > 0 and "E" in str(value):
         return value.quantize(_ONE, ROUND_HALF_EVEN)
+    return value
+
+
+
+def wire_e8(value: Decimal) -> Decimal:
+    """:func:`wire` of a value quantized to 8 decimal places (PnL) or the ``ZERO`` it starts from.
+
+    Such a value never has a positive exponent, so only the tiny ones need the fixed-point text; the
+    ``str`` that :func:`wire` reads for any value of 10 or more is skipped.
+    """
+    if not value:
+        return ZERO
+    if value.adjusted() < -6:
+        return cast(Decimal, format(value, "f"))
     return value
 
 

@@ -36,7 +36,7 @@ from msgspec.structs import replace as _replace
 from binfut._money import E8, MONEY
 from binfut.enums import OrderStatus
 from binfut.matching.account import ZERO, add_order_margin, apply_fill, reject
-from binfut.matching.builders import avg_price, order_event, trade_lite, wire
+from binfut.matching.builders import avg_price, order_event, trade_lite, wire, wire_e8
 from binfut.matching.filters import to_lots, to_ticks
 from binfut.matching.lifecycle import ORDER_STEPS, Transition
 from binfut.matching.models import DefaultFeeModel
@@ -277,7 +277,7 @@ class SymbolEngine:
                 bids_notional=bids,
                 asks_notional=asks,
                 is_maker=is_maker,
-                realized_profit=wire(realized),
+                realized_profit=wire_e8(realized),
             )
         elif (
             not filled and not last_lots and not last_ticks and commission is None and not trade_id and not is_maker

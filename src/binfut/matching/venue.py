@@ -44,7 +44,7 @@ from binfut.matching.account import (
     reject,
 )
 from binfut.matching.algos import AlgoOrders
-from binfut.matching.builders import Lazy, LazyOrder, Result, wire
+from binfut.matching.builders import Lazy, LazyOrder, Result, wire, wire_e8
 from binfut.matching.engine import SymbolEngine
 from binfut.matching.filters import check_min_notional, check_percent_price, missing, not_required, to_lots, to_ticks
 from binfut.matching.instruments import SymbolSpec, default_specs
@@ -475,8 +475,8 @@ class SimulatedVenue(VenueQueries, AlgoOrders):
             rows.append(
                 _PositionUpdate(
                     symbol=symbol, position_amount=spec.step_size * amt,  # spec.qty (not cached: it moves)
-                    entry_price=wire(entry), breakeven_price=wire(be), accumulated_realized=wire(pos.realized),
-                    unrealized_pnl=wire(upnl), margin_type="isolated" if acct.states[symbol].isolated else "cross",
+                    entry_price=wire(entry), breakeven_price=wire(be), accumulated_realized=wire_e8(pos.realized),
+                    unrealized_pnl=wire_e8(upnl), margin_type="isolated" if acct.states[symbol].isolated else "cross",
                     isolated_wallet=wire(pos.isolated_wallet), position_side=pos.side,
                 )
             )

@@ -53,7 +53,7 @@ from binfut.matching.account import (
     check_order_margin,
     cross_totals,
 )
-from binfut.matching.builders import avg_price, plain, wire
+from binfut.matching.builders import avg_price, plain, wire, wire_e8
 from binfut.matching.instruments import SymbolSpec
 from binfut.matching.orderbook import Order, add_price, drop_price
 from binfut.protocol.userevents import OrderTradeUpdate, decode_user_event, encode_user_event
@@ -313,6 +313,14 @@ def test_book_price_lists_stay_sorted_best_last(steps: list[tuple[bool, int]], i
 
 
 # --- wire form of tiny amounts --------------------------------------------------------------------
+
+
+@given(hst.one_of(hst.integers(-10**6, 10**6), hst.integers(-10**20, 10**20)))
+def test_wire_e8_spells_an_e8_amount_as_wire_does(units: int) -> None:
+    value = D(units).scaleb(-8)  # an amount quantized to 8 places, as realized PnL and uPnL are
+    for v in (value, ZERO + value):
+        assert str(wire_e8(v)) == str(wire(v))
+    assert wire_e8(ZERO) is wire(ZERO)
 
 
 def test_wire_spells_tiny_amounts_plainly() -> None:
