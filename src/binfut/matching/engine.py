@@ -219,11 +219,6 @@ class SymbolEngine:
 
     # --- helpers ------------------------------------------------------------------------------
 
-    def _notionals(self, st: SymbolState) -> tuple[Decimal, Decimal]:
-        unit = self.spec.unit
-        u = st.units
-        return unit * (u[1] + u[3]), unit * (u[2] + u[4])
-
     def _order_out(
         self, order: Order, exec_type: str, acct: Account, last_lots: int = 0, last_ticks: int = 0,
         commission: Decimal | None = None, trade_id: int = 0, is_maker: bool = False, realized: Decimal = ZERO,
@@ -239,9 +234,11 @@ class SymbolEngine:
         ub = u[1] + u[3]
         ua = u[2] + u[4]
         notionals = st.notionals
-        if notionals[0] != ub or notionals[1] != ua:
+        if notionals[0] != ub or notionals[1] != ua:  # recompute the side that changed (usually one)
             unit = self.spec.unit
-            notionals = st.notionals = (ub, ua, unit * ub, unit * ua)
+            notionals = st.notionals = (
+                ub, ua, notionals[2] if notionals[0] == ub else unit * ub, notionals[3] if notionals[1] == ua else unit * ua,
+            )
         bids = notionals[2]
         asks = notionals[3]
         venue = self.venue
