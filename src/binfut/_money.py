@@ -31,7 +31,7 @@ from decimal import (
 )
 from typing import Final, ParamSpec, TypeVar
 
-__all__ = ["E8", "MONEY", "fmt", "foreign", "pinned"]
+__all__ = ["E8", "MONEY", "div_half_even", "fmt", "foreign", "pinned"]
 
 MONEY: Final = Context(
     prec=28, rounding=ROUND_HALF_EVEN, Emin=-999_999, Emax=999_999, capitals=1, clamp=0, flags=[],
@@ -53,6 +53,15 @@ _getcontext: Final = getcontext
 
 P = ParamSpec("P")
 R = TypeVar("R")
+
+
+def div_half_even(n: int, d: int) -> int:
+    """``n / d`` (``d > 0``) rounded to an integer half to even, as ``ROUND_HALF_EVEN`` rounds."""
+    q, r = divmod(n, d)  # floor division: 0 <= r < d, so q + r / d is the exact value
+    r2 = r + r
+    if r2 > d or (r2 == d and q & 1):
+        q += 1
+    return q
 
 
 def foreign() -> bool:

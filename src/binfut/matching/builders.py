@@ -17,7 +17,7 @@ from collections.abc import Callable
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import TYPE_CHECKING, Any, Final, cast
 
-from binfut._money import pinned
+from binfut._money import div_half_even, pinned
 from binfut.matching.outputs import OrderSnapshot, Output
 from binfut.protocol.userevents import OrderTradeUpdate, OrderUpdate, TradeLite
 
@@ -156,11 +156,7 @@ def avg_price(spec: SymbolSpec, order: Order) -> Decimal:
         return spec.zero_price
     # (tick x cum_quote / filled).quantize(tick x 0.0001, ROUND_HALF_EVEN) in integers (see
     # SymbolSpec.avg_quantum), rounded once where the Decimal quotient was rounded twice
-    q, r = divmod(order.cum_quote * spec.avg_steps, filled)
-    r2 = r + r
-    if r2 > filled or (r2 == filled and q & 1):
-        q += 1
-    return spec.avg_quantum * q
+    return spec.avg_quantum * div_half_even(order.cum_quote * spec.avg_steps, filled)
 
 
 def order_event(

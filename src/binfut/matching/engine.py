@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from msgspec.structs import replace as _replace
 
-from binfut._money import E8, MONEY
+from binfut._money import E8, MONEY, div_half_even
 from binfut.enums import OrderStatus
 from binfut.matching.account import ZERO, add_order_margin, apply_fill, reject
 from binfut.matching.builders import avg_price, order_event, trade_lite, wire, wire_e8
@@ -187,12 +187,7 @@ class SymbolEngine:
                 self.fee_ratios.clear()
             ratio = self.fee_ratios[rate] = (self.spec.unit * rate).scaleb(8, MONEY).as_integer_ratio()
         n = units * ratio[0]
-        d = ratio[1]
-        q, r = divmod(n, d)  # floor division: 0 <= r < d, so q + r / d is the exact value
-        if r:
-            r2 = r + r
-            if r2 > d or (r2 == d and q & 1):
-                q += 1  # half to even
+        q = div_half_even(n, ratio[1])
         # a negative zero as quantize leaves it; -0 and 0 share a cache entry, so a zero rate's sign is read
         if not q and (n < 0 or (not n and rate.is_signed())):
             return _NEG_ZERO_E8
@@ -613,17 +608,9 @@ class SymbolEngine:
             t_pos = taker.pos = t_acct.position(spec, taker.position_side)
         t_real = apply_fill(t_acct, t_st, t_pos, taker.is_buy, lots, price, t_fee, now)
         venue.fees_collected += m_fee + t_fee
-        # trade records, each with the transaction ids of its income rows (SimulatedVenue.record_fill, inlined)
-        tran = venue._tran_seq
-        m_tran = 0
-        if m_real or m_fee:
-            m_tran = tran + 1
-            tran += 2 if m_real and m_fee else 1
-        t_tran = 0
-        if t_real or t_fee:
-            t_tran = tran + 1
-            tran += 2 if t_real and t_fee else 1
-        venue._tran_seq = tran
+        # trade records, each with the transaction id of its income rows (SimulatedVenue.record_fill, inlined)
+        m_tran = venue.fill_tran_id(m_real, m_fee)
+        t_tran = venue.fill_tran_id(t_real, t_fee)
         m_acct.trades.append(_TradeRecord(tid_o, symbol, maker.order_id, maker.side, ticks_o, lots_o, m_real, m_fee, now_o, maker.position_side, True, m_tran))
         t_acct.trades.append(_TradeRecord(tid_o, symbol, taker.order_id, taker.side, ticks_o, lots_o, t_real, t_fee, now_o, taker.position_side, False, t_tran))
         # outputs

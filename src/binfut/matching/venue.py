@@ -70,7 +70,6 @@ from binfut.protocol.userevents import (
 
 __all__ = ["SimulatedVenue"]
 
-# NewOrder's fields by position, for build_order's single msgspec.structs.astuple call
 # What account_update / build_order build or call, as module constants: compiled, a Final name is a C
 # static, where an imported name is a dictionary lookup at every use.
 _Envelope: Final = Envelope
@@ -79,6 +78,7 @@ _AccountUpdateData: Final = AccountUpdateData
 _BalanceUpdate: Final = BalanceUpdate
 _PositionUpdate: Final = PositionUpdate
 _struct_astuple: Final = _astuple
+# NewOrder's fields by position, for build_order's single msgspec.structs.astuple call
 _FIELDS: Final = {name: i for i, name in enumerate(c.NewOrder.__struct_fields__)}
 _I_SYMBOL: Final = _FIELDS["symbol"]
 _I_SIDE: Final = _FIELDS["side"]
@@ -372,12 +372,20 @@ class SimulatedVenue(VenueQueries, AlgoOrders):
         fee: Decimal, realized: Decimal, is_maker: bool,
     ) -> None:
         """Keep the trade; its income rows are numbered here and made when read (``Account.income_records``)."""
-        tran = 0
-        if realized or fee:
-            tran = self._tran_seq + 1
-            self._tran_seq += 2 if realized and fee else 1
         acct.trades.append(TradeRecord(trade_id, spec.symbol, order.order_id, order.side, ticks, lots, realized, fee, self.now,
-                                       order.position_side, is_maker, tran))
+                                       order.position_side, is_maker, self.fill_tran_id(realized, fee)))
+
+    def fill_tran_id(self, realized: Decimal, fee: Decimal) -> int:
+        """The transaction id of a fill's first income row, one id taken per row; 0 when it has none.
+
+        The rows are the fill's REALIZED_PNL and COMMISSION, each only when not zero, in that order, as
+        :meth:`~binfut.matching.records.TradeRecord.income_rows` makes them.
+        """
+        if not realized and not fee:
+            return 0
+        first = self._tran_seq + 1
+        self._tran_seq += 2 if realized and fee else 1
+        return first
 
     def _settle(self) -> None:
         """After a step: trigger cascade, ACCOUNT_UPDATEs, book deltas."""
