@@ -1,5 +1,10 @@
 # binfut — every target creates or reuses .venv and installs what it needs.
-PYTHON ?= python3
+# The interpreter the venv is made from: the system's own CPython when it is >= 3.11 and can make a
+# venv (distributions build it with profile-guided optimization and LTO; an interpreter that pyenv built
+# with its defaults has neither, and runs the engine about 15 % slower: bench/README.md), else the first
+# `python3` on PATH.  `make PYTHON=...` picks another; an existing .venv is kept as it is.
+PYTHON ?= $(shell for p in /usr/bin/python3 python3; do \
+	$$p -c 'import sys, ensurepip; sys.exit(sys.version_info < (3, 11))' 2>/dev/null && { echo $$p; exit; }; done; echo python3)
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.binfut-installed

@@ -328,4 +328,9 @@ def machine_note() -> str:
         load = "load {:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
     except OSError:
         load = "load n/a"
-    return f"Python {platform.python_version()} ({sys.implementation.name}), {cpus} CPUs usable, {load}, {platform.machine()}"
+    # the interpreter the venv was made from (`make` prefers the system's own, built with PGO + LTO)
+    base = os.path.realpath(getattr(sys, "_base_executable", sys.executable))
+    return (
+        f"Python {platform.python_version()} ({sys.implementation.name}, {base}), {cpus} CPUs usable, {load}, "
+        f"{platform.machine()}"
+    )

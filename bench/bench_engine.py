@@ -33,7 +33,7 @@ import sys
 import time
 from decimal import Decimal
 
-from _common import engine_build, run_on_build
+from _common import engine_build, machine_note, run_on_build
 
 from binfut._gc import engine_gc
 from binfut.clock import ManualClock
@@ -173,6 +173,7 @@ def main() -> None:
         if args.json:
             print("JSON " + json.dumps(results))
         return
+    print(machine_note(), flush=True)
     rates: dict[str, dict[str, dict[str, float]]] = {}
     for which in ("pure", "compiled"):
         print(f"-- {which} engine", flush=True)

@@ -18,6 +18,8 @@ import sys
 import time
 from pathlib import Path
 
+from _common import machine_note
+
 HERE = Path(__file__).resolve().parent
 
 
@@ -78,6 +80,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"no bench/bench_*.py found{' matching ' + repr(args.only) if args.only else ''}")
         return 1
 
+    print(machine_note(), flush=True)
     results: list[tuple[str, str, float]] = []
     for script in scripts:
         banner = f"=== {script.name} (limit {args.timeout:.0f} s) "
