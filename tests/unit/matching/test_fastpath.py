@@ -16,7 +16,7 @@ from fractions import Fraction
 from typing import Any
 
 import msgspec
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as hst
 
 from binfut.clock import ManualClock
@@ -365,6 +365,7 @@ def test_tiny_commission_and_pnl_are_never_in_scientific_notation() -> None:
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(hst.integers(min_value=0, max_value=2**32))
+@example(1283426)  # a history with a liquidation (its rows are explicit, its trade record has none)
 def test_fill_income_rows_are_made_from_the_trades_in_transaction_order(seed: int) -> None:
     # Arrange: a random history with fills, funding and a transfer
     v = run_random(seed, 100, publish=False)
@@ -374,14 +375,17 @@ def test_fill_income_rows_are_made_from_the_trades_in_transaction_order(seed: in
         rows = v.income(name, limit=1_000_000)
         # Assert: one sequence in transaction order; each fill's rows match its trade record
         assert [r.tran_id for r in rows] == sorted({r.tran_id for r in rows})
+        # the other movements (funding, transfers, a liquidation's PnL and insurance rows) are kept as they are
+        explicit = {r.tran_id for r in acct.income}
+        assert [(r.income_type, r.tran_id) for r in rows if r.tran_id in explicit] == [(r.kind, r.tran_id) for r in acct.income]
         by_kind: dict[str, list[tuple[str, D]]] = {}
         for r in rows:
-            by_kind.setdefault(r.income_type, []).append((r.trade_id, D(str(r.income))))
-        trades = [t for t in acct.trades if t.tran_id]
+            if r.tran_id not in explicit:
+                by_kind.setdefault(r.income_type, []).append((r.trade_id, D(str(r.income))))
+        assert set(by_kind) <= {"COMMISSION", "REALIZED_PNL"}
+        trades = [t for t in acct.trades if t.tran_id]  # a liquidation's trade (0) has explicit rows
         assert by_kind.get("COMMISSION", []) == [(str(t.trade_id), -t.fee) for t in trades if t.fee]
         assert by_kind.get("REALIZED_PNL", []) == [(str(t.trade_id), t.realized) for t in trades if t.realized]
-        kept = [(r.kind, r.tran_id) for r in acct.income]  # funding, transfers: kept as they are
-        assert [(r.income_type, r.tran_id) for r in rows if r.income_type not in ("COMMISSION", "REALIZED_PNL")] == kept
 
 
 # --- regressions ------------------------------------------------------------------------------------
