@@ -103,7 +103,9 @@ class Position:
     ``amount`` is signed lots (a SHORT hedge position is negative, as Binance shows it).
     """
 
-    __slots__ = ("amount", "entry", "fees", "isolated_wallet", "realized", "side", "spec", "update_time")
+    __slots__ = (
+        "amount", "entry", "entry_int", "fees", "isolated_wallet", "mark_int", "realized", "side", "spec", "update_time",
+    )
 
     def __init__(self, spec: SymbolSpec, side: str) -> None:
         self.spec = spec
@@ -114,6 +116,9 @@ class Position:
         self.realized = ZERO  # accumulated realized PnL (pre-fee), ACCOUNT_UPDATE "cr"
         self.fees = ZERO  # commission paid while opening the current position (break-even price)
         self.update_time = 0
+        # available_floor's int() of the entry and of the mark it last saw, by identity (derived)
+        self.entry_int: tuple[Decimal, int] = (ZERO, 0)
+        self.mark_int: tuple[Decimal, int] = (ZERO, 0)
 
     @property
     def size(self) -> Decimal:
@@ -169,6 +174,7 @@ class Account:
         "taker_rate",
         "trades",
         "unlimited",
+        "wallet_int",
     )
 
     def __init__(
@@ -205,6 +211,7 @@ class Account:
         self.income: deque[IncomeRecord] = deque(maxlen=history)
         self.countdowns: dict[str, tuple[int, int]] = {}
         self.margin_call = False
+        self.wallet_int: tuple[Decimal, int] = (ZERO, 0)  # available_floor's int() of the wallet (derived)
 
     def state(self, symbol: str) -> SymbolState:
         st = self.states.get(symbol)
@@ -403,7 +410,13 @@ def available_floor(acct: Account, specs: dict[str, SymbolSpec], marks: dict[str
     margin they hold.  An order whose margin is below the bound fits with more than a dollar to spare,
     far beyond the rounding of the Decimal sums (28 digits), so the exact check would pass it too.
     """
-    total = int(acct.balances.get("USDT", ZERO)) - 2  # int() truncates: |x - int(x)| < 1, any sign
+    # int() of a Decimal costs as much as the rest together: each is kept with the object it was taken
+    # of, and taken again only when that object changed
+    wallet = acct.balances.get("USDT", ZERO)
+    cached = acct.wallet_int
+    if cached[0] is not wallet:
+        cached = acct.wallet_int = (wallet, int(wallet))
+    total = cached[1] - 2  # int() truncates: |x - int(x)| < 1, any sign
     states = acct.states
     for (symbol, _), pos in acct.positions.items():
         amt = pos.amount
@@ -413,14 +426,21 @@ def available_floor(acct: Account, specs: dict[str, SymbolSpec], marks: dict[str
                 total -= int(w) + 1
             continue
         lev = states[symbol].leverage
-        e = int(pos.entry)
+        entry = pos.entry
+        cached = pos.entry_int
+        if cached[0] is not entry:
+            cached = pos.entry_int = (entry, int(entry))
+        e = cached[1]
         m = marks.get(symbol)
         size = amt if amt > 0 else -amt
         if not m:  # no mark: priced at the entry itself
             upnl = 0
             m_hi = e + 1
         else:
-            mi = int(m)
+            cached = pos.mark_int
+            if cached[0] is not m:
+                cached = pos.mark_int = (m, int(m))
+            mi = cached[1]
             m_hi = mi + 1
             upnl = (mi - e - 2) * amt if amt > 0 else (e - mi - 2) * size  # lower bound of (m - e) x amt
         sn, sd = pos.spec.step_ratio

@@ -137,6 +137,9 @@ def assert_caches_agree(v: SimulatedVenue) -> None:
         assert available_balance(acct, v.specs, marks) == ref_available(acct, v.specs, marks), acct.id
         # the integer floor the margin check decides most orders with is more than a dollar below it
         assert available_floor(acct, v.specs, marks) < ref_available(acct, v.specs, marks) - 1, acct.id
+        # ...and the int()s it keeps are those of the objects they were taken of
+        kept = [acct.wallet_int, *(c for p in acct.positions.values() for c in (p.entry_int, p.mark_int))]
+        assert all(value == int(src) for src, value in kept), (acct.id, kept)
         # the risk check's form of the cross sums: the same figures, the IM left out
         wallet, upnl, _, mm = cross_totals(acct, marks)
         assert cross_totals(acct, marks, with_im=False) == (wallet, upnl, ZERO, mm), acct.id
