@@ -13,12 +13,11 @@ import heapq
 import itertools
 import time
 from collections.abc import Callable
-from typing import Protocol, runtime_checkable
+from typing import Protocol
 
 __all__ = ["Clock", "ManualClock", "ScaledClock", "SystemClock"]
 
 
-@runtime_checkable
 class Clock(Protocol):
     """What binfut needs to know about time."""
 
