@@ -78,6 +78,7 @@ _AccountUpdateData: Final = AccountUpdateData
 _BalanceUpdate: Final = BalanceUpdate
 _PositionUpdate: Final = PositionUpdate
 _struct_astuple: Final = _astuple
+_bytes_hex: Final = bytes.hex  # called as a function: compiled, a method call looks the name up each time
 # NewOrder's fields by position, for build_order's single msgspec.structs.astuple call
 _FIELDS: Final = {name: i for i, name in enumerate(c.NewOrder.__struct_fields__)}
 _I_SYMBOL: Final = _FIELDS["symbol"]
@@ -135,7 +136,8 @@ class SimulatedVenue(VenueQueries, AlgoOrders):
         history: int = 10_000,
     ) -> None:
         self.clock = clock
-        self.rng = rng
+        self._rng = rng
+        self._getrandbits = rng.getrandbits  # bound once: a client id per order (compiled, a method lookup each)
         self.specs: dict[str, SymbolSpec] = specs if specs is not None else default_specs()
         self.fee_model: FeeModel = fee_model if fee_model is not None else DefaultFeeModel()
         self.fill_model: FillModel = fill_model if fill_model is not None else DefaultFillModel()
@@ -501,8 +503,13 @@ class SimulatedVenue(VenueQueries, AlgoOrders):
 
     # --- new orders ---------------------------------------------------------------------------
 
+    @property
+    def rng(self) -> random.Random:
+        """The venue's only randomness (fixed at construction)."""
+        return self._rng
+
     def _new_client_id(self) -> str:
-        return "sim_" + self.rng.getrandbits(72).to_bytes(9, "big").hex()  # 18 hex digits, zero-padded
+        return "sim_" + _bytes_hex(self._getrandbits(72).to_bytes(9, "big"))  # 18 hex digits, zero-padded
 
     def build_order(self, acct: Account, cmd: c.NewOrder, *, internal: bool = False) -> tuple[SymbolEngine, Order]:
         """Validate a LIMIT / MARKET order and build it (no state is changed here).
@@ -626,7 +633,7 @@ class SimulatedVenue(VenueQueries, AlgoOrders):
                 check_order_margin(acct, spec, st, bucket, lots, lots * ref_ticks, self.specs, self.marks(), 0 if explicit is not None else engine.last_ticks)
         self._order_seq += 1
         if cid is None:
-            cid = "sim_" + self.rng.getrandbits(72).to_bytes(9, "big").hex()  # _new_client_id, inlined
+            cid = "sim_" + _bytes_hex(self._getrandbits(72).to_bytes(9, "big"))  # _new_client_id, inlined
         order = Order(self._order_seq, cid, acct, symbol, side, ps, otype, tif, ticks, lots, reduce_only, stp, self.now)
         order.margin_key = bucket
         if pm != "NONE":
@@ -899,7 +906,7 @@ class SimulatedVenue(VenueQueries, AlgoOrders):
                     break
                 if not order.in_book:
                     continue
-                lots = self.fill_model.fill_on_trade(order.qty - order.filled, through, available, self.rng)
+                lots = self.fill_model.fill_on_trade(order.qty - order.filled, through, available, self._rng)
                 if order.reduce_only or (order.margin_key == 0 and order.account.hedge):
                     lots = min(lots, engine.reduce_cap(order))
                 if lots > 0:
