@@ -31,6 +31,8 @@ __all__ = [
 
 ZERO: Final = Decimal(0)
 _ONE: Final = Decimal(1)
+# Decimal.adjusted called as a function: compiled, a method call looks the name up at each call
+_adjusted: Final = Decimal.adjusted
 
 
 def plain(value: Decimal) -> Decimal:
@@ -58,7 +60,7 @@ def wire(value: Decimal) -> Decimal:
     """
     if not value:
         return ZERO
-    adjusted = value.adjusted()
+    adjusted = _adjusted(value)
     if adjusted < -6:
         return cast(Decimal, format(value, "f"))  # a str, encoded like the Decimal it spells
     if adjusted > 0 and "E" in str(value):
@@ -75,7 +77,7 @@ def wire_e8(value: Decimal) -> Decimal:
     """
     if not value:
         return ZERO
-    if value.adjusted() < -6:
+    if _adjusted(value) < -6:
         return cast(Decimal, format(value, "f"))
     return value
 

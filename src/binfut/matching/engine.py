@@ -28,6 +28,7 @@ with ``emit_events``; book changes are recorded only while the venue publishes d
 from __future__ import annotations
 
 import heapq
+from collections import deque
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import TYPE_CHECKING, Any, Final
 
@@ -62,6 +63,7 @@ _TradeRecord: Final = TradeRecord
 _OrderTradeUpdate: Final = OrderTradeUpdate
 _PublicTrade: Final = PublicTrade
 _struct_replace: Final = _replace
+_deque_append: Final = deque.append  # called as a function: a method call looks the name up each time
 _RESTING_TIF: Final = frozenset({"GTC", "GTD", "GTX"})
 _OPEN: Final = frozenset({OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED})
 _CACHE_MAX: Final = 1 << 16  # entries per conversion cache before it is cleared
@@ -338,7 +340,7 @@ class SymbolEngine:
         if lvl is None:
             lvl = levels[key_o] = Level(price)
             add_price(prices, price, order.is_buy)
-        lvl.orders.append(order)
+        _deque_append(lvl.orders, order)
         order.in_book = True
         lvl.qty += remaining
         if book.track:
@@ -611,8 +613,8 @@ class SymbolEngine:
         # trade records, each with the transaction id of its income rows (SimulatedVenue.record_fill, inlined)
         m_tran = venue.fill_tran_id(m_real, m_fee)
         t_tran = venue.fill_tran_id(t_real, t_fee)
-        m_acct.trades.append(_TradeRecord(tid_o, symbol, maker.order_id, maker.side, ticks_o, lots_o, m_real, m_fee, now_o, maker.position_side, True, m_tran))
-        t_acct.trades.append(_TradeRecord(tid_o, symbol, taker.order_id, taker.side, ticks_o, lots_o, t_real, t_fee, now_o, taker.position_side, False, t_tran))
+        _deque_append(m_acct.trades, _TradeRecord(tid_o, symbol, maker.order_id, maker.side, ticks_o, lots_o, m_real, m_fee, now_o, maker.position_side, True, m_tran))
+        _deque_append(t_acct.trades, _TradeRecord(tid_o, symbol, taker.order_id, taker.side, ticks_o, lots_o, t_real, t_fee, now_o, taker.position_side, False, t_tran))
         # outputs
         out = venue.out
         if venue._publish:
