@@ -13,7 +13,7 @@ BENCH_STAMP := $(VENV)/.binfut-bench-installed
 COMPILED := build/compiled/.binfut-compiled
 SOURCES  := $(shell find src/binfut -name '*.py')
 # the tests that exercise the engine, run a second time on the compiled build
-COMPILED_TESTS := tests/test_compiled.py tests/unit/test_clock.py tests/unit/matching tests/unit/trading tests/integration/emulator
+COMPILED_TESTS := tests/test_compiled.py tests/unit/test_clock.py tests/unit/test_money.py tests/unit/matching tests/unit/trading tests/integration/emulator
 
 .PHONY: all install compiled wheel demo test bench lint gen clean
 
