@@ -100,7 +100,7 @@ class SymbolEngine:
     """
 
     __slots__ = (
-        "_proto", "avgs", "band", "band_last", "book", "fee_ratios", "gtd", "last_ticks", "limit_lots", "market_lots", "prev_update_id", "price_moved",
+        "_protos", "avgs", "band", "band_last", "book", "fee_ratios", "gtd", "last_ticks", "limit_lots", "market_lots", "prev_update_id", "price_moved",
         "price_ticks", "prices", "qtys", "spec", "symbol", "trade_seq", "venue",
     )
 
@@ -120,7 +120,8 @@ class SymbolEngine:
         self.band_last: dict[int, tuple[int, int]] = {}
         self.prices: dict[int, Decimal] = {}  # ticks -> Decimal price (spec.price, cached)
         self.qtys: dict[int, Decimal] = {}  # lots -> Decimal quantity (spec.qty, cached)
-        self._proto: OrderUpdate | None = None  # ORDER_TRADE_UPDATE "o" of a fresh plain order (see _order_out)
+        # ORDER_TRADE_UPDATE "o" of an order's first event, by the fields orders share (see _order_out)
+        self._protos: dict[tuple[Any, ...], OrderUpdate] = {}
         self.avgs: dict[int, Decimal] = {}  # ticks -> average price of orders filled all at that price
         # validated order parameters by value: Decimal quantity -> lots, Decimal price -> ticks
         self.limit_lots: dict[Decimal, int] = {}
@@ -277,33 +278,30 @@ class SymbolEngine:
             not filled and not last_lots and not last_ticks and commission is None and not trade_id and not is_maker
             and not realized and order.stop_price is None and order.callback_rate is None
         ):
-            # an order's first event (acceptance) -- nothing filled, none of the algo-order fields
-            proto = self._proto
+            # an order's first event (acceptance) -- nothing filled, none of the algo-order fields.  Made
+            # from a prototype of the orders of the same kind, so only the order's own fields are set:
+            # msgspec finds each keyword by a scan of the 36 fields.
+            shape = (
+                order.side, order.type, order.tif, exec_type, order.status, order.reduce_only, order.orig_type,
+                order.position_side, order.stp, order.price_match, order.good_till_date, order.working_type,
+                order.close_position, order.price_protect,
+            )
+            proto = self._protos.get(shape)
             if proto is None:
-                proto = self._proto = order_event(self.spec, order, exec_type, now, bids, asks, qty=self.qty, price=self.price).order
+                if len(self._protos) >= _CACHE_MAX:
+                    self._protos.clear()
+                proto = self._protos[shape] = order_event(
+                    self.spec, order, exec_type, now, bids, asks, qty=self.qty, price=self.price,
+                ).order
             upd = _struct_replace(
                 proto,
                 client_order_id=order.client_order_id,
-                side=order.side,
-                order_type=order.type,
-                time_in_force=order.tif,
                 original_quantity=self.qty(order.qty),
                 original_price=self.price(order.price),
-                execution_type=exec_type,
-                order_status=order.status,
                 order_id=order.order_id,
                 order_trade_time_ms=now,
                 bids_notional=bids,
                 asks_notional=asks,
-                is_reduce_only=order.reduce_only,
-                original_order_type=order.orig_type,
-                position_side=order.position_side,
-                stp_mode=order.stp,
-                price_match=order.price_match,
-                good_till_date_ms=order.good_till_date,
-                working_type=order.working_type,
-                close_position=order.close_position,
-                price_protect=order.price_protect,
             )
         else:
             upd = order_event(
