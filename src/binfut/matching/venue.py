@@ -135,9 +135,12 @@ class SimulatedVenue(VenueQueries, AlgoOrders):
         margin_call_ratio: Decimal = Decimal("0.8"),
         history: int = 10_000,
     ) -> None:
-        self.clock = clock
+        # both fixed at construction; the methods called per command are bound once (compiled, a method
+        # call on an object of a type it cannot see looks the name up at each call)
+        self._clock = clock
+        self._time_ms = clock.time_ms
         self._rng = rng
-        self._getrandbits = rng.getrandbits  # bound once: a client id per order (compiled, a method lookup each)
+        self._getrandbits = rng.getrandbits
         self.specs: dict[str, SymbolSpec] = specs if specs is not None else default_specs()
         self.fee_model: FeeModel = fee_model if fee_model is not None else DefaultFeeModel()
         self.fill_model: FillModel = fill_model if fill_model is not None else DefaultFillModel()
@@ -272,7 +275,7 @@ class SimulatedVenue(VenueQueries, AlgoOrders):
         handler = self._handlers.get(type(command))
         if handler is None:
             raise reject(-1014)
-        self.now = self.clock.time_ms()
+        self.now = self._time_ms()
         out: list[Output] = []
         self.out = out
         try:
@@ -502,6 +505,11 @@ class SimulatedVenue(VenueQueries, AlgoOrders):
         )
 
     # --- new orders ---------------------------------------------------------------------------
+
+    @property
+    def clock(self) -> Clock:
+        """The venue's time source (fixed at construction)."""
+        return self._clock
 
     @property
     def rng(self) -> random.Random:
