@@ -95,6 +95,9 @@ class SymbolState:
 
 
 _SIDE_INDEX: Final = {"BOTH": 0, "LONG": 1, "SHORT": 2}
+# _MUL: compiled, a product of ints takes a slow path (both boxed, a generic multiply) unless both
+# factors are non-negative and below 2**30, however small the product.  The margin checks run on
+# order-unit sums past that bound, so they multiply by 1, or by a negative factor, only when they must.
 
 
 class Position:
@@ -450,7 +453,9 @@ def available_floor(acct: Account, specs: dict[str, SymbolSpec], marks: dict[str
         if st.open_count:
             u = st.units
             un, ud = specs[symbol].unit_ratio
-            total -= -(-(u[1] + u[2] + u[3] + u[4]) * un // (ud * st.leverage))
+            units = u[1] + u[2] + u[3] + u[4]
+            den = ud * st.leverage
+            total -= ((units if un == 1 else units * un) + den - 1) // den  # the ceiling (see _MUL)
     return total
 
 
@@ -489,7 +494,7 @@ def check_order_margin(
     amt = pos.amount if pos is not None else 0
     if not hedge and amt and mark_ticks:
         # one-way, priced at the last trade: the signed position is amt x mark_ticks whole units (exact)
-        held = amt * mark_ticks
+        held = amt * mark_ticks if amt > 0 else -(-amt * mark_ticks)  # see _MUL
         if (held + open_units if bucket == BUY_BOTH else open_units - held) > cap[2]:
             raise reject(-2027)
     elif hedge or amt:
@@ -522,18 +527,19 @@ def check_order_margin(
             side, other, close, other_close = SELL_BOTH, BUY_BOTH, amt if amt > 0 else 0, -amt if amt < 0 else 0
         new_n, new_d = _side_ratio(lots_[side] + lots, units_[side] + units, close)
         other_n, other_d = _side_ratio(lots_[other], units_[other], other_close)
-        if new_n * other_d <= other_n * new_d:
+        # (equal denominators, usually 1: the numerators decide without a product, see _MUL)
+        if new_n <= other_n if new_d == other_d else new_n * other_d <= other_n * new_d:
             return  # the other side stays the larger one
         old_n, old_d = _side_ratio(lots_[side], units_[side], close)
-        if new_n * old_d == old_n * new_d:
+        if new_n == old_n if new_d == old_d else new_n * old_d == old_n * new_d:
             return  # the order opens nothing on its side
     # The margin the order can add is at most its side's whole notional after it: when even that fits
     # a floor of the available balance, with a dollar to spare, no Decimal needs computing.
     side_units = st.units[BUY_LONG] + st.units[SELL_SHORT] + units if hedge else st.units[bucket] + units
     un, ud = spec.unit_ratio
     den = ud * st.leverage
-    if -(-side_units * un // den) < available_floor(acct, specs, marks):
-        return
+    if ((side_units if un == 1 else side_units * un) + den - 1) // den < available_floor(acct, specs, marks):
+        return  # (the ceiling of side_units x unit / leverage; see _MUL for the un == 1 case)
     _, before, buy, sell = _om(acct, st)
     if hedge:
         after = Decimal(st.units[BUY_LONG] + st.units[SELL_SHORT] + units)
@@ -556,7 +562,10 @@ def add_order_margin(st: SymbolState, order: Order, lots: int) -> None:
     key = order.margin_key
     if key and lots:
         st.lots[key] += lots
-        st.units[key] += lots * order.price
+        if lots > 0:
+            st.units[key] += lots * order.price
+        else:
+            st.units[key] -= -lots * order.price  # see _MUL
         st.om = None
 
 
