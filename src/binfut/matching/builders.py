@@ -45,7 +45,7 @@ def plain(value: Decimal) -> Decimal:
     """
     if not value:
         return ZERO
-    if value.adjusted() > 0 and "E" in str(value):  # a positive exponent (adjusted() >= exponent)
+    if _adjusted(value) > 0 and "E" in str(value):  # a positive exponent (adjusted() >= exponent)
         return value.quantize(_ONE, ROUND_HALF_EVEN)
     return value
 

@@ -186,6 +186,16 @@ class SimulatedVenue(VenueQueries, AlgoOrders):
         }
 
     @property
+    def clock(self) -> Clock:
+        """The venue's time source (fixed at construction)."""
+        return self._clock
+
+    @property
+    def rng(self) -> random.Random:
+        """The venue's only randomness (fixed at construction)."""
+        return self._rng
+
+    @property
     def publish(self) -> bool:
         """Whether PublicTrade and BookDelta outputs are produced (settable)."""
         return self._publish
@@ -505,16 +515,6 @@ class SimulatedVenue(VenueQueries, AlgoOrders):
         )
 
     # --- new orders ---------------------------------------------------------------------------
-
-    @property
-    def clock(self) -> Clock:
-        """The venue's time source (fixed at construction)."""
-        return self._clock
-
-    @property
-    def rng(self) -> random.Random:
-        """The venue's only randomness (fixed at construction)."""
-        return self._rng
 
     def _new_client_id(self) -> str:
         return "sim_" + _bytes_hex(self._getrandbits(72).to_bytes(9, "big"))  # 18 hex digits, zero-padded
