@@ -67,6 +67,11 @@ _deque_append: Final = deque.append  # called as a function: a method call looks
 _RESTING_TIF: Final = frozenset({"GTC", "GTD", "GTX"})
 _OPEN: Final = frozenset({OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED})
 _CACHE_MAX: Final = 1 << 16  # entries per conversion cache before it is cleared
+# The price and quantity caches are lists indexed by ticks (in a window) and lots (from 0): compiled, a
+# list item is read in a few instructions, where a dict keyed by int boxes the int, hashes it and
+# compares it with the stored key.  Beyond the lists, the dicts take over.
+_SPAN: Final = 1 << 14  # entries per list: 128 KB, made on the first use
+_RECENTRE: Final = 1 << 10  # prices outside the window looked up before it moves to the latest one
 _NEG_ZERO_E8: Final = Decimal("-0E-8")  # what quantize gives a negative fee smaller than half of E8
 
 # status -> (new status, execution type), one table per transition (KeyError = not allowed)
@@ -101,7 +106,7 @@ class SymbolEngine:
 
     __slots__ = (
         "_protos", "avgs", "band", "band_last", "book", "fee_ratios", "gtd", "last_ticks", "limit_lots", "market_lots", "prev_update_id", "price_moved",
-        "price_ticks", "prices", "qtys", "spec", "symbol", "trade_seq", "venue",
+        "price_base", "price_list", "price_misses", "price_ticks", "prices", "qty_list", "qtys", "spec", "symbol", "trade_seq", "venue",
     )
 
     def __init__(self, spec: SymbolSpec, venue: SimulatedVenue) -> None:
@@ -118,8 +123,14 @@ class SymbolEngine:
         # PERCENT_PRICE bounds in ticks by reference price: the mark (Decimal), else the last trade (ticks)
         self.band: dict[Decimal, tuple[int, int]] = {}
         self.band_last: dict[int, tuple[int, int]] = {}
-        self.prices: dict[int, Decimal] = {}  # ticks -> Decimal price (spec.price, cached)
-        self.qtys: dict[int, Decimal] = {}  # lots -> Decimal quantity (spec.qty, cached)
+        # ticks -> Decimal price (spec.price, cached): a window of _SPAN ticks from price_base, else the dict
+        self.price_list: list[Decimal | None] = []
+        self.price_base = 0
+        self.price_misses = 0
+        self.prices: dict[int, Decimal] = {}
+        # lots -> Decimal quantity (spec.qty, cached): lots below _SPAN in the list, else the dict
+        self.qty_list: list[Decimal | None] = []
+        self.qtys: dict[int, Decimal] = {}
         # ORDER_TRADE_UPDATE "o" of an order's first event, by the fields orders share (see _order_out)
         self._protos: dict[tuple[Any, ...], OrderUpdate] = {}
         self.avgs: dict[int, Decimal] = {}  # ticks -> average price of orders filled all at that price
@@ -134,6 +145,21 @@ class SymbolEngine:
 
     def price(self, ticks: int) -> Decimal:
         """``spec.price(ticks)``, cached (Decimals are immutable, so sharing them is safe)."""
+        i = ticks - self.price_base
+        window = self.price_list
+        if 0 <= i < len(window):
+            d = window[i]
+            if d is None:
+                d = window[i] = self.spec.tick_size * ticks
+            return d
+        if not ticks:  # no price (events of orders that have not traded): never a reason to move the window
+            return self.spec.zero_price
+        if not window or self.price_misses >= _RECENTRE:  # the first price, or the market moved away
+            self.price_base = ticks - (_SPAN >> 1)
+            self.price_list = [None] * _SPAN
+            self.price_misses = 0
+            return self.price(ticks)
+        self.price_misses += 1
         d = self.prices.get(ticks)
         if d is None:
             if len(self.prices) >= _CACHE_MAX:
@@ -143,6 +169,15 @@ class SymbolEngine:
 
     def qty(self, lots: int) -> Decimal:
         """``spec.qty(lots)``, cached."""
+        small = self.qty_list
+        if 0 <= lots < len(small):
+            d = small[lots]
+            if d is None:
+                d = small[lots] = self.spec.step_size * lots
+            return d
+        if not small and 0 <= lots < _SPAN:
+            self.qty_list = [None] * _SPAN
+            return self.qty(lots)
         d = self.qtys.get(lots)
         if d is None:
             if len(self.qtys) >= _CACHE_MAX:
@@ -244,7 +279,6 @@ class SymbolEngine:
         prev = order.upd
         filled = order.filled
         if prev is not None:
-            qtys = self.qtys
             if not filled:
                 avg = self.spec.zero_price
             elif order.cum_quote % filled:
@@ -262,9 +296,9 @@ class SymbolEngine:
                 average_price=avg,
                 execution_type=exec_type,
                 order_status=order.status,
-                last_filled_quantity=qtys.get(last_lots) or self.qty(last_lots),
-                filled_accumulated_quantity=qtys.get(filled) or self.qty(filled),
-                last_filled_price=self.prices.get(last_ticks) or self.price(last_ticks),
+                last_filled_quantity=self.qty(last_lots),
+                filled_accumulated_quantity=self.qty(filled),
+                last_filled_price=self.price(last_ticks),
                 commission_asset=self.spec.margin_asset if commission is not None else None,
                 commission=wire(commission) if commission is not None else None,
                 order_trade_time_ms=now,
@@ -549,7 +583,7 @@ class SymbolEngine:
         tid_o: Any = tid
         ticks_o: Any = ticks
         lots_o: Any = lots
-        price = self.prices.get(ticks_o) or self.price(ticks)
+        price = self.price(ticks)
         if ticks != self.last_ticks:
             self.last_ticks = ticks
             venue.last_price_moved(symbol, price)
@@ -617,19 +651,17 @@ class SymbolEngine:
         out = venue.out
         if venue._publish:
             out.append(_PublicTrade(
-                symbol=symbol, trade_id=tid_o, price=price, qty=self.qtys.get(lots_o) or self.qty(lots),
+                symbol=symbol, trade_id=tid_o, price=price, qty=self.qty(lots),
                 buyer_is_maker=m_buy, time_ms=now_o,
             ))
         status, exec_type = (_FILL if m_done else _PARTIAL)[maker.status]
         maker.status = status
         if m_acct.emit or t_acct.emit:
-            qtys = self.qtys
-            prices = self.prices
-            qty = qtys.get(lots_o) or self.qty(lots)
+            qty = self.qty(lots)
         if m_acct.emit:
             out.append(_Envelope(account_id=m_acct.id, event=_TradeLite(  # builders.trade_lite, inlined
                 event_time_ms=now_o, transaction_time_ms=now_o, symbol=symbol,
-                original_quantity=qtys.get(maker.qty) or self.qty(maker.qty), original_price=price, is_maker=True,
+                original_quantity=self.qty(maker.qty), original_price=price, is_maker=True,
                 client_order_id=maker.client_order_id, side=maker.side, last_filled_price=price, last_filled_quantity=qty,
                 trade_id=tid_o, order_id=maker.order_id,
             )))
@@ -640,8 +672,8 @@ class SymbolEngine:
         if t_acct.emit:
             out.append(_Envelope(account_id=t_acct.id, event=_TradeLite(
                 event_time_ms=now_o, transaction_time_ms=now_o, symbol=symbol,
-                original_quantity=qtys.get(taker.qty) or self.qty(taker.qty),
-                original_price=prices.get(taker.price) or self.price(taker.price), is_maker=False,
+                original_quantity=self.qty(taker.qty),
+                original_price=self.price(taker.price), is_maker=False,
                 client_order_id=taker.client_order_id, side=taker.side, last_filled_price=price, last_filled_quantity=qty,
                 trade_id=tid_o, order_id=taker.order_id,
             )))

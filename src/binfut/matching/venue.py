@@ -425,15 +425,14 @@ class SimulatedVenue(VenueQueries, AlgoOrders):
                 book = e.book
                 if book.update_id != e.prev_update_id:
                     bids, asks = book.take_changes()
-                    prices = e.prices  # level prices repeat (cached); level quantities hardly do
-                    price = e.price
+                    price = e.price  # level prices repeat (cached); level quantities hardly do
                     step = e.spec.step_size
                     self.out.append(
                         BookDelta(
                             symbol=e.symbol, first_update_id=e.prev_update_id + 1, last_update_id=book.update_id,
                             prev_update_id=e.prev_update_id, event_time_ms=now, transact_time_ms=now,
-                            bids=[(prices.get(p) or price(p), step * q) for p, q in bids],
-                            asks=[(prices.get(p) or price(p), step * q) for p, q in asks],
+                            bids=[(price(p), step * q) for p, q in bids],
+                            asks=[(price(p), step * q) for p, q in asks],
                         )
                     )
                     e.prev_update_id = book.update_id

@@ -153,8 +153,10 @@ def assert_caches_agree(v: SimulatedVenue) -> None:
                     units[o.margin_key] += (o.qty - o.filled) * o.price
             assert (lots, units) == (st.lots, st.units), (acct.id, symbol)
     for e in v.engines.values():
-        assert all(d == e.spec.price(t) and str(d) == str(e.spec.price(t)) for t, d in e.prices.items())
-        assert all(d == e.spec.qty(q) and str(d) == str(e.spec.qty(q)) for q, d in e.qtys.items())
+        prices = [*e.prices.items(), *((e.price_base + i, d) for i, d in enumerate(e.price_list) if d is not None)]
+        qtys = [*e.qtys.items(), *((q, d) for q, d in enumerate(e.qty_list) if d is not None)]
+        assert all(d == e.spec.price(t) and str(d) == str(e.spec.price(t)) for t, d in prices)
+        assert all(d == e.spec.qty(q) and str(d) == str(e.spec.qty(q)) for q, d in qtys)
         if not v.publish:
             assert not e.book.changed_bids and not e.book.changed_asks
 
@@ -267,6 +269,33 @@ def test_fee_in_integers_is_the_decimal_formula_to_the_exponent(units: int, rate
     expected = (engine.spec.unit * units * rate).quantize(D("1E-8"), "ROUND_HALF_EVEN")
     got = engine.fee(rate, units)
     assert got.as_tuple() == expected.as_tuple()  # value, exponent and the sign of a zero
+
+
+@settings(max_examples=200, deadline=None)
+@given(hst.lists(hst.one_of(hst.integers(0, 40), hst.integers(0, 10**7)), min_size=1, max_size=3000))
+def test_price_and_quantity_caches_give_the_spec_s_decimals_in_and_beyond_their_lists(keys: list[int]) -> None:
+    engine = SimulatedVenue(ManualClock(), random.Random(1)).engines["ETHUSDT"]
+    spec = engine.spec
+    for k in keys:  # far apart values move the price window (after enough misses) and fall back to the dicts
+        p, q = engine.price(k), engine.qty(k)
+        assert p.as_tuple() == spec.price(k).as_tuple() and q.as_tuple() == spec.qty(k).as_tuple(), k
+        assert engine.price(k) is p and engine.qty(k) is q  # cached: the same object again
+    assert len(engine.price_list) in (0, 1 << 14) and len(engine.qty_list) in (0, 1 << 14)
+
+
+def test_price_window_follows_the_market_when_it_moves_away() -> None:
+    engine = SimulatedVenue(ManualClock(), random.Random(1)).engines["BTCUSDT"]
+    engine.price(300_000)
+    base = engine.price_base
+    assert base <= 300_000 < base + len(engine.price_list)
+    for i in range(1 << 10):  # prices outside the window: the dict serves them, up to the limit
+        engine.price(900_000 + i)
+    assert engine.price_base == base and 900_000 in engine.prices
+    engine.price(0)  # "no price" is not a miss
+    assert engine.price_base == base
+    engine.price(900_000)  # one more miss: the window moves there
+    assert engine.price_base <= 900_000 < engine.price_base + len(engine.price_list)
+    assert str(engine.price(900_001)) == str(engine.spec.price(900_001))
 
 
 def test_fee_rounds_exact_halves_to_even_and_keeps_a_negative_zero() -> None:
