@@ -161,6 +161,7 @@ class Account:
         "algos_closed",
         "balances",
         "closed",
+        "closed_ids",
         "countdowns",
         "default_leverage",
         "emit",
@@ -206,7 +207,10 @@ class Account:
         self.states: dict[str, SymbolState] = {}
         self.open_orders: dict[int, Order] = {}
         self.open_cids: dict[str, Order] = {}
-        self.closed: OrderedDict[int, Order] = OrderedDict()
+        # the last ``history`` closed orders by id; closed_ids holds their ids oldest first, so the
+        # oldest is evicted in O(1) (finding it in the dict would scan the slots of those evicted before)
+        self.closed: dict[int, Order] = {}
+        self.closed_ids: deque[int] = deque()
         self.algos: dict[int, Any] = {}
         self.algo_cids: dict[str, Any] = {}
         self.algos_closed: OrderedDict[int, Any] = OrderedDict()
@@ -244,10 +248,15 @@ class Account:
         del self.open_orders[order.order_id]
         if self.open_cids.get(order.client_order_id) is order:
             del self.open_cids[order.client_order_id]
+        self.remember_closed(order)
+
+    def remember_closed(self, order: Order) -> None:
+        """Keep a closed order in the history, evicting the oldest beyond ``history`` orders."""
         closed = self.closed
         closed[order.order_id] = order
+        self.closed_ids.append(order.order_id)
         if len(closed) > self.history:
-            closed.popitem(last=False)
+            closed.pop(self.closed_ids.popleft(), None)
 
     def add_income(self, time: int, symbol: str, kind: IncomeType, amount: Decimal, info: str, tran_id: int) -> None:
         self.income.append(IncomeRecord(time, symbol, kind, amount, "USDT", info, tran_id))

@@ -64,6 +64,7 @@ _OrderTradeUpdate: Final = OrderTradeUpdate
 _PublicTrade: Final = PublicTrade
 _struct_replace: Final = _replace
 _deque_append: Final = deque.append  # called as a function: a method call looks the name up each time
+_deque_popleft: Final = deque.popleft
 _RESTING_TIF: Final = frozenset({"GTC", "GTD", "GTX"})
 _OPEN: Final = frozenset({OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED})
 _CACHE_MAX: Final = 1 << 16  # entries per conversion cache before it is cleared
@@ -413,10 +414,11 @@ class SymbolEngine:
             cid = order.client_order_id
             if acct.open_cids.get(cid) is order:
                 del acct.open_cids[cid]
-        closed = acct.closed
+        closed = acct.closed  # Account.remember_closed, inlined
         closed[oid] = order
+        _deque_append(acct.closed_ids, oid)
         if len(closed) > acct.history:
-            closed.popitem(last=False)
+            closed.pop(_deque_popleft(acct.closed_ids), None)
         if order.algo is not None:
             venue.on_order_closed(order)
 

@@ -163,7 +163,7 @@ def liquidate(venue: SimulatedVenue, acct: Account, pos: Position) -> None:
     order.filled = lots
     order.cum_quote = ticks * lots
     order.status, exec_type = advance(None, Transition.LIQUIDATE)
-    acct.closed[order.order_id] = order
+    acct.remember_closed(order)
     engine.trade_seq += 1
     tid = engine.trade_seq
     # the liquidation's income rows are explicit (INSURANCE_CLEAR is not a commission): none derived

@@ -16,6 +16,7 @@ from fractions import Fraction
 from typing import Any
 
 import msgspec
+import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as hst
 
@@ -139,6 +140,7 @@ def assert_caches_agree(v: SimulatedVenue) -> None:
         assert available_floor(acct, v.specs, marks) < ref_available(acct, v.specs, marks) - 1, acct.id
         # ...and the int()s it keeps are those of the objects they were taken of
         kept = [acct.wallet_int, *(c for p in acct.positions.values() for c in (p.entry_int, p.mark_int))]
+        assert list(acct.closed) == list(acct.closed_ids) and len(acct.closed) <= acct.history, acct.id
         assert all(value == int(src) for src, value in kept), (acct.id, kept)
         # the risk check's form of the cross sums: the same figures, the IM left out
         wallet, upnl, _, mm = cross_totals(acct, marks)
@@ -464,3 +466,21 @@ def test_publishing_can_be_switched_on_later_and_the_deltas_chain() -> None:
     (delta,) = [o for o in out if isinstance(o, BookDelta)]
     assert delta.prev_update_id == u and delta.first_update_id == u + 1 and delta.last_update_id == v.depth("BTCUSDT")[0]
     assert delta.bids == [(D("29970.0"), D("0.020"))] and delta.asks == []
+
+
+def test_closed_order_history_keeps_the_last_orders_and_forgets_the_oldest() -> None:
+    v = SimulatedVenue(ManualClock(), random.Random(3))
+    acct = v.open_account("alice", {"USDT": D(100_000)})
+    acct.history = 3
+    ids = []
+    for i in range(5):
+        placed = v.execute("alice", NewOrder(symbol="BTCUSDT", side="BUY", type="LIMIT", quantity=D("0.010"),
+                                            price=D(29_000 + i), time_in_force="GTC")).value
+        v.execute("alice", CancelOrder(symbol="BTCUSDT", order_id=placed.order_id))
+        ids.append(placed.order_id)
+    assert list(acct.closed) == list(acct.closed_ids) == ids[2:]
+    assert [o.order_id for o in v.all_orders("alice", "BTCUSDT")] == ids[2:]
+    assert v.get_order("alice", "BTCUSDT", order_id=ids[4]).status == "CANCELED"
+    with pytest.raises(ApiError) as err:
+        v.get_order("alice", "BTCUSDT", order_id=ids[0])
+    assert err.value.code == -2013
