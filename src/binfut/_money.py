@@ -58,7 +58,8 @@ R = TypeVar("R")
 def div_half_even(n: int, d: int) -> int:
     """``n / d`` (``d > 0``) rounded to an integer half to even, as ``ROUND_HALF_EVEN`` rounds."""
     q = n // d  # floor division: 0 <= r < d, so q + r / d is the exact value
-    r = n - q * d  # (not divmod: compiled, that is a generic call returning a tuple)
+    r = n % d  # (not divmod: compiled, that is a generic call returning a tuple; nor n - q * d: a
+    # product with a negative factor takes the slow path)
     r2 = r + r
     if r2 > d or (r2 == d and q & 1):
         q += 1

@@ -1,7 +1,7 @@
 """Seeded engine scenarios that record everything the venue answered, for byte-for-byte comparisons.
 
-``scenario()`` hits the half-way rounding cases (fees, funding, realized and unrealized PnL, a 28-digit
-average entry, an isolated liquidation) and runs every query; ``random_load()`` is a seeded mixed load of
+``scenario()`` hits the half-way rounding cases (fees, funding, realized and unrealized PnL, an average
+entry rounded at each increase, an isolated liquidation) and runs every query; ``random_load()`` is a seeded mixed load of
 order types, times in force, cancels, amendments, algo orders, leverage changes, mark prices and funding
 over several accounts.  ``encode()`` turns what they saw into bytes.  Run as a script, it writes those bytes
 for both scenarios to the file named on the command line (the compiled-engine test compares two builds).
@@ -73,8 +73,9 @@ def scenario() -> tuple[SimulatedVenue, list[Any]]:
         seen.append(venue.depth("BTCUSDT"))
         seen.append(venue.best_bid_ask("XRPUSDT"))
 
-    # BTCUSDT: carol's average entry (0.004 x 30 000 + 0.011 x 30 000.2 + 0.004 x 30 000.1) / 0.019 has 28 digits, and
-    # the product entry x lots inside it is rounded exactly half-way at the 29th
+    # BTCUSDT: carol's average entry (0.004 x 30 000 + 0.011 x 30 000.2 + 0.004 x 30 000.1) / 0.019 is 30 000.1368421052...
+    # exactly; rounded to 8 decimal places of the tick at each increase, it is 300 001.46666667 ticks after the second
+    # buy and (300 001.46666667 x 15 + 300 001 x 4) / 19 = 300 001.36842106 ticks after the third
     for qty, price in (("0.004", "30000.0"), ("0.011", "30000.2"), ("0.004", "30000.1")):
         run("mm", _order("BTCUSDT", "SELL", qty, price))
         run("carol", _order("BTCUSDT", "BUY", qty))

@@ -10,7 +10,8 @@ Owns :class:`Account`, :class:`Position` and :class:`SymbolState` and every form
   ``LP = (WB - TMM1 + UPNL1 + cumB + cumL + cumS - Side1 x Pos1 x EP1 - PosL x EPL + PosS x EPS)
   / (Pos1 x MMR_B + PosL x MMR_L + PosS x MMR_S - Side1 x Pos1 - PosL + PosS)``.
 
-Rule kept here: money is ``Decimal`` (8 decimal places for wallet movements), sizes are integer lots;
+Rule kept here: money is ``Decimal`` (8 decimal places for wallet movements), sizes are integer lots,
+a position's entry is integer ticks and 1E-8 of a tick (``ENTRY_SUB``, rounded half to even at each increase);
 functions named ``check_*`` only read and raise, functions named ``apply_*`` mutate, so a rejected
 command never reaches an ``apply_*``.
 """
@@ -22,9 +23,10 @@ from collections import OrderedDict, deque
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import TYPE_CHECKING, Any, Final
 
-from binfut._money import E8
+from binfut._money import E8, div_half_even
 from binfut.enums import IncomeType
 from binfut.errors import API_ERRORS, ApiError, default_message
+from binfut.matching.instruments import ENTRY_SUB
 from binfut.matching.records import IncomeRecord, TradeRecord
 
 if TYPE_CHECKING:
@@ -103,25 +105,36 @@ _SIDE_INDEX: Final = {"BOTH": 0, "LONG": 1, "SHORT": 2}
 class Position:
     """One position (``BOTH`` in one-way mode, ``LONG`` / ``SHORT`` in hedge mode).
 
-    ``amount`` is signed lots (a SHORT hedge position is negative, as Binance shows it).
+    ``amount`` is signed lots (a SHORT hedge position is negative, as Binance shows it).  The average
+    entry price is ``entry_ticks + entry_frac / ENTRY_SUB`` ticks (both 0 when flat); :attr:`entry` is
+    its Decimal.
     """
 
     __slots__ = (
-        "amount", "entry", "entry_int", "fees", "isolated_wallet", "mark_int", "realized", "side", "spec", "update_time",
+        "amount", "entry_dec", "entry_frac", "entry_ticks", "fees", "isolated_wallet", "mark_int", "realized", "side", "spec",
+        "update_time",
     )
 
     def __init__(self, spec: SymbolSpec, side: str) -> None:
         self.spec = spec
         self.side = side
         self.amount = 0
-        self.entry = ZERO
+        self.entry_ticks = 0
+        self.entry_frac = 0
+        self.entry_dec: Decimal | None = ZERO  # the Decimal of the entry, None once it moved (derived)
         self.isolated_wallet = ZERO
         self.realized = ZERO  # accumulated realized PnL (pre-fee), ACCOUNT_UPDATE "cr"
         self.fees = ZERO  # commission paid while opening the current position (break-even price)
         self.update_time = 0
-        # available_floor's int() of the entry and of the mark it last saw, by identity (derived)
-        self.entry_int: tuple[Decimal, int] = (ZERO, 0)
-        self.mark_int: tuple[Decimal, int] = (ZERO, 0)
+        self.mark_int: tuple[Decimal, int] = (ZERO, 0)  # available_floor's int() of the mark it last saw (derived)
+
+    @property
+    def entry(self) -> Decimal:
+        """The average entry price (0 when flat)."""
+        entry = self.entry_dec
+        if entry is None:
+            entry = self.entry_dec = self.spec.entry_price(self.entry_ticks, self.entry_frac) if self.amount else ZERO
+        return entry
 
     @property
     def size(self) -> Decimal:
@@ -138,7 +151,8 @@ class Position:
         if not self.amount:
             return ZERO
         per_unit = self.fees / self.size
-        return self.entry + per_unit if self.amount > 0 else self.entry - per_unit
+        entry = self.entry
+        return entry + per_unit if self.amount > 0 else entry - per_unit
 
 
 class Account:
@@ -438,11 +452,8 @@ def available_floor(acct: Account, specs: dict[str, SymbolSpec], marks: dict[str
                 total -= int(w) + 1
             continue
         lev = states[symbol].leverage
-        entry = pos.entry
-        cached = pos.entry_int
-        if cached[0] is not entry:
-            cached = pos.entry_int = (entry, int(entry))
-        e = cached[1]
+        tn, td = pos.spec.tick_ratio
+        e = (pos.entry_ticks * tn + pos.entry_frac * tn // ENTRY_SUB) // td  # int(entry), which is not negative
         m = marks.get(symbol)
         size = amt if amt > 0 else -amt
         if not m:  # no mark: priced at the entry itself
@@ -581,44 +592,96 @@ def add_order_margin(st: SymbolState, order: Order, lots: int) -> None:
 # --- fills -------------------------------------------------------------------------------------
 
 
+def realized_e8(spec: SymbolSpec, pos: Position, ticks: int, lots: int) -> int:
+    """Realized PnL of closing ``lots`` of ``pos`` at ``ticks``, in units of 1E-8 rounded half to even.
+
+    ``(price - entry) x lots x step`` for a long, the opposite for a short: with the entry as
+    ``entry_ticks + entry_frac / ENTRY_SUB`` ticks, ``((ticks - entry_ticks) x ENTRY_SUB - entry_frac)
+    x lots x unit`` in units of 1E-8 (as ``ENTRY_SUB`` is 1E8).  Spelled so that each product has
+    non-negative factors below 2**30 in the usual case (compiled, any other takes the slow path).
+    """
+    et = pos.entry_ticks
+    frac = pos.entry_frac * lots
+    if ticks >= et:
+        n = (ticks - et) * lots * ENTRY_SUB - frac
+    else:
+        n = -((et - ticks) * lots * ENTRY_SUB + frac)
+    if pos.amount < 0:
+        n = -n
+    un, ud = spec.unit_ratio
+    if un == 1:
+        return div_half_even(n, ud)
+    return div_half_even(n * un, ud) if n >= 0 else -div_half_even(-n * un, ud)  # half to even is symmetric
+
+
 def apply_fill(
     acct: Account,
     st: SymbolState,
     pos: Position,
     is_buy: bool,
     lots: int,
+    ticks: int,
     price: Decimal,
     fee: Decimal,
     now: int,
 ) -> Decimal:
-    """Book one fill into ``pos`` and the wallet; returns the realized PnL (8 dp).
+    """Book one fill of ``lots`` at ``ticks`` (``price``) into ``pos`` and the wallet; returns the
+    realized PnL (8 dp).
 
-    Increases move the entry price to the size-weighted average; reductions realize
-    ``(price - entry) x closed size x direction``; a one-way fill larger than the position flips it
-    and the excess opens at ``price``.  Isolated positions move ``price x opened / leverage`` from the
-    cross wallet into the isolated wallet and release it pro rata when reduced.
+    Increases move the entry price to the size-weighted average, rounded half to even to 1 /
+    ``ENTRY_SUB`` of a tick; reductions realize ``(price - entry) x closed size x direction``; a one-way
+    fill larger than the position flips it and the excess opens at ``price``.  Isolated positions move
+    ``price x opened / leverage`` from the cross wallet into the isolated wallet and release it pro
+    rata when reduced.  ``ticks`` is -1 for a price off the tick grid (a liquidation), which may only
+    reduce the position.
     """
     amt = pos.amount
     spec = pos.spec
     realized = ZERO
     opened = lots
     if amt and (amt > 0) != is_buy:  # reducing
-        closing = lots if lots < abs(amt) else abs(amt)
+        size = amt if amt > 0 else -amt
+        closing = lots if lots < size else size
         opened = lots - closing
-        diff = price - pos.entry if amt > 0 else pos.entry - price
-        realized = (diff * closing * spec.step_size).quantize(E8, ROUND_HALF_EVEN)
+        if ticks >= 0:
+            realized = E8 * realized_e8(spec, pos, ticks, closing)
+        elif opened:
+            raise ValueError("a fill off the tick grid may only reduce the position")
+        else:  # the liquidation price: (price - entry) x size, quantized
+            entry = pos.entry
+            diff = price - entry if amt > 0 else entry - price
+            realized = (diff * closing * spec.step_size).quantize(E8, ROUND_HALF_EVEN)
         if st.isolated:
-            pos.isolated_wallet -= (pos.isolated_wallet * closing / abs(amt)).quantize(E8, ROUND_HALF_EVEN)
+            pos.isolated_wallet -= (pos.isolated_wallet * closing / size).quantize(E8, ROUND_HALF_EVEN)
         new = amt + (lots if is_buy else -lots)
         if new == 0 or opened:
             pos.fees = ZERO
-            pos.entry = price if opened else ZERO
+            pos.entry_ticks = ticks if opened else 0
+            pos.entry_frac = 0
+            pos.entry_dec = None
             if st.isolated:  # whole position closed: release any rounding residue too
                 pos.isolated_wallet = ZERO
         pos.amount = new
     else:
+        if ticks < 0:
+            raise ValueError("a fill off the tick grid may only reduce the position")
         new = amt + (lots if is_buy else -lots)
-        pos.entry = price if not amt else (pos.entry * abs(amt) + price * lots) / abs(new)
+        if amt:
+            # (entry x |amt| + ticks x lots) / |new|: whole ticks first, then the remainder in sub-ticks
+            size = amt if amt > 0 else -amt
+            total = size + lots
+            whole = pos.entry_ticks * size + ticks * lots
+            et = whole // total
+            frac = div_half_even(whole % total * ENTRY_SUB + pos.entry_frac * size, total)  # below 2 x ENTRY_SUB
+            if frac >= ENTRY_SUB:
+                et += frac // ENTRY_SUB
+                frac %= ENTRY_SUB
+            pos.entry_ticks = et
+            pos.entry_frac = frac
+        else:
+            pos.entry_ticks = ticks
+            pos.entry_frac = 0
+        pos.entry_dec = None
         pos.amount = new
     if opened:
         pos.fees += fee

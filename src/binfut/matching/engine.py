@@ -625,7 +625,7 @@ class SymbolEngine:
         m_pos = maker.pos
         if m_pos is None:
             m_pos = maker.pos = m_acct.position(spec, maker.position_side)
-        m_real = apply_fill(m_acct, m_st, m_pos, m_buy, lots, price, m_fee, now)
+        m_real = apply_fill(m_acct, m_st, m_pos, m_buy, lots, ticks, price, m_fee, now)
         m_done = maker.filled == maker.qty
         if m_done:
             maker.in_book = False
@@ -642,7 +642,7 @@ class SymbolEngine:
         t_pos = taker.pos
         if t_pos is None:
             t_pos = taker.pos = t_acct.position(spec, taker.position_side)
-        t_real = apply_fill(t_acct, t_st, t_pos, taker.is_buy, lots, price, t_fee, now)
+        t_real = apply_fill(t_acct, t_st, t_pos, taker.is_buy, lots, ticks, price, t_fee, now)
         venue.fees_collected += m_fee + t_fee
         # trade records, each with the transaction id of its income rows (SimulatedVenue.record_fill, inlined)
         m_tran = venue.fill_tran_id(m_real, m_fee)
@@ -721,7 +721,7 @@ class SymbolEngine:
         add_order_margin(st, maker, -lots)
         fee = venue.fee_model.commission(acct, spec, spec.unit * (ticks * lots), True)
         pos = acct.position(spec, maker.position_side)
-        realized = apply_fill(acct, st, pos, maker.is_buy, lots, price, fee, now)
+        realized = apply_fill(acct, st, pos, maker.is_buy, lots, ticks, price, fee, now)
         venue.fees_collected += fee
         venue.record_fill(acct, maker, spec, tid, ticks, lots, fee, realized, True)
         done = maker.filled == maker.qty

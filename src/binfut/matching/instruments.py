@@ -13,8 +13,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Final
 
-__all__ = ["DEFAULT_SYMBOLS", "Bracket", "SymbolSpec", "default_specs", "make_brackets"]
+from binfut._money import MONEY
+
+__all__ = ["DEFAULT_SYMBOLS", "ENTRY_SUB", "Bracket", "SymbolSpec", "default_specs", "make_brackets"]
+
+# A position's average entry price is kept as whole ticks and a fraction of ENTRY_SUB sub-ticks, rounded
+# half to even to 8 decimal places of a tick at each increase (Binance's documented examples print entry
+# prices with a few places more than the tick, "ep":"6563.66500", not 28 digits).  A realized PnL, (price
+# - entry) x lots x tick x step, is then an integer ratio rounded once to 8 decimal places of USDT, whatever
+# the decimal context.
+ENTRY_DIGITS: Final = 8
+ENTRY_SUB: Final = 10**ENTRY_DIGITS
+_POW10: Final = tuple(10**k for k in range(ENTRY_DIGITS + 1))
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +126,10 @@ class SymbolSpec:
     # unit and step_size as exact integer ratios (numerator, denominator), for integer margin bounds
     unit_ratio: tuple[int, int] = field(init=False)
     step_ratio: tuple[int, int] = field(init=False)
+    tick_ratio: tuple[int, int] = field(init=False)
+    # tick_size = tick_coefficient x 10 ** tick_exponent, its trailing zeros stripped
+    tick_coefficient: int = field(init=False)
+    tick_exponent: int = field(init=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "unit", self.tick_size * self.step_size)
@@ -128,6 +144,13 @@ class SymbolSpec:
         object.__setattr__(self, "min_notional_units", int(-(-self.min_notional // self.unit)))
         object.__setattr__(self, "unit_ratio", self.unit.as_integer_ratio())
         object.__setattr__(self, "step_ratio", self.step_size.as_integer_ratio())
+        object.__setattr__(self, "tick_ratio", self.tick_size.as_integer_ratio())
+        coefficient, exponent = int("".join(map(str, tick.digits))), int(tick.exponent)
+        while not coefficient % 10:
+            coefficient //= 10
+            exponent += 1
+        object.__setattr__(self, "tick_coefficient", coefficient)
+        object.__setattr__(self, "tick_exponent", exponent)
         if self.inv_tick * self.tick_size != 1 or self.inv_step * self.step_size != 1:
             raise ValueError(f"{self.symbol}: tick and step sizes must have exact inverses")
 
@@ -136,6 +159,20 @@ class SymbolSpec:
     def price(self, ticks: int) -> Decimal:
         """Decimal price of ``ticks`` (keeps the tick's exponent, so it prints plainly)."""
         return self.tick_size * ticks
+
+    def entry_price(self, ticks: int, frac: int) -> Decimal:
+        """Decimal price of ``ticks + frac / ENTRY_SUB`` ticks (a position's entry): the tick's own
+        spelling on the grid, else as many decimal places as the fraction needs."""
+        if not frac:
+            return self.tick_size * ticks
+        places = ENTRY_DIGITS
+        while not frac % 10:
+            frac //= 10
+            places -= 1
+        n = ticks * _POW10[places] + frac
+        if self.tick_coefficient != 1:
+            n *= self.tick_coefficient
+        return Decimal(n).scaleb(self.tick_exponent - places, MONEY)  # exact whatever the caller's context
 
     def qty(self, lots: int) -> Decimal:
         """Decimal quantity of ``lots``."""

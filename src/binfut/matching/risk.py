@@ -145,7 +145,7 @@ def liquidate(venue: SimulatedVenue, acct: Account, pos: Position) -> None:
     lots = abs(pos.amount)
     is_buy = pos.amount < 0
     iso_before = pos.isolated_wallet
-    realized = apply_fill(acct, st, pos, is_buy, lots, price, ZERO, now)
+    realized = apply_fill(acct, st, pos, is_buy, lots, -1, price, ZERO, now)
     notional = price * Decimal(lots) * spec.step_size
     if st.isolated:
         left = iso_before + realized

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
+from fractions import Fraction
 
 import msgspec
 import pytest
@@ -29,6 +30,7 @@ FUNDING_MS = 8 * 3_600_000
 START_MS = 1_700_006_400_000 - 90 * 60_000  # 90 minutes before a funding settlement (00:00 UTC)
 BARS = 150
 TAKER = D("0.0005")
+TICK = default_specs()["BTCUSDT"].tick_size
 
 
 @pytest.fixture(scope="module")
@@ -99,8 +101,10 @@ def apply(f, pos: Decimal, entry: Decimal, closes: dict[int, Decimal]) -> tuple[
         rest = pos + signed
         entry = f.price if rest and (rest > 0) != (pos > 0) else (entry if rest else D(0))
         pos = rest
-    else:
-        entry = (entry * abs(pos) + f.price * abs(signed)) / abs(pos + signed)
+    else:  # the size-weighted average, rounded half to even to 1E-8 of a tick (ENTRY_SUB)
+        size, lots = Fraction(abs(pos)), Fraction(abs(signed))
+        ticks = (Fraction(entry) * size + Fraction(f.price) * lots) / (size + lots) / Fraction(TICK)
+        entry = D(round(ticks * 10**8)).scaleb(-8) * TICK
         pos = pos + signed
     assert f.realized_pnl == pnl
     return pos, entry, fee, pnl

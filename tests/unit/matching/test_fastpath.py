@@ -55,7 +55,7 @@ from binfut.matching.account import (
     cross_totals,
 )
 from binfut.matching.builders import avg_price, plain, wire, wire_e8
-from binfut.matching.instruments import SymbolSpec
+from binfut.matching.instruments import ENTRY_SUB, SymbolSpec
 from binfut.matching.orderbook import Order, add_price, drop_price
 from binfut.protocol.userevents import OrderTradeUpdate, decode_user_event, encode_user_event
 
@@ -139,7 +139,14 @@ def assert_caches_agree(v: SimulatedVenue) -> None:
         # the integer floor the margin check decides most orders with is more than a dollar below it
         assert available_floor(acct, v.specs, marks) < ref_available(acct, v.specs, marks) - 1, acct.id
         # ...and the int()s it keeps are those of the objects they were taken of
-        kept = [acct.wallet_int, *(c for p in acct.positions.values() for c in (p.entry_int, p.mark_int))]
+        kept = [acct.wallet_int, *(p.mark_int for p in acct.positions.values())]
+        for p in acct.positions.values():  # the entry: normalised integers, and its Decimal made of them
+            assert 0 <= p.entry_frac < ENTRY_SUB and p.entry_ticks >= 0, (acct.id, p.side)
+            if not p.amount:
+                assert (p.entry_ticks, p.entry_frac, p.entry) == (0, 0, 0), (acct.id, p.side)
+            else:
+                exact = Fraction(p.spec.tick_size) * (p.entry_ticks + Fraction(p.entry_frac, ENTRY_SUB))
+                assert Fraction(p.entry) == exact, (acct.id, p.side)
         assert list(acct.closed) == list(acct.closed_ids) and len(acct.closed) <= acct.history, acct.id
         assert all(value == int(src) for src, value in kept), (acct.id, kept)
         # the risk check's form of the cross sums: the same figures, the IM left out
