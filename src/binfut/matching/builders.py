@@ -70,10 +70,11 @@ def wire(value: Decimal) -> Decimal:
 
 
 def wire_e8(value: Decimal) -> Decimal:
-    """:func:`wire` of a value quantized to 8 decimal places (PnL) or the ``ZERO`` it starts from.
+    """:func:`wire` of a value without a positive exponent, or of ``ZERO``: a value quantized to 8
+    decimal places (PnL), or a price of a symbol whose tick has none (``SymbolSpec.plain_prices``).
 
-    Such a value never has a positive exponent, so only the tiny ones need the fixed-point text; the
-    ``str`` that :func:`wire` reads for any value of 10 or more is skipped.
+    Only the tiny ones need the fixed-point text; the ``str`` that :func:`wire` reads for any value of
+    10 or more is skipped.
     """
     if not value:
         return ZERO

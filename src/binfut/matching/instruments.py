@@ -130,6 +130,9 @@ class SymbolSpec:
     # tick_size = tick_coefficient x 10 ** tick_exponent, its trailing zeros stripped
     tick_coefficient: int = field(init=False)
     tick_exponent: int = field(init=False)
+    # whether the tick, so every price and entry price (and break-even price) of the symbol, has an exponent
+    # that is not positive: such a value prints plainly unless it is below 1E-6 (builders.wire_e8)
+    plain_prices: bool = field(init=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "unit", self.tick_size * self.step_size)
@@ -151,6 +154,7 @@ class SymbolSpec:
             exponent += 1
         object.__setattr__(self, "tick_coefficient", coefficient)
         object.__setattr__(self, "tick_exponent", exponent)
+        object.__setattr__(self, "plain_prices", int(tick.exponent) <= 0)
         if self.inv_tick * self.tick_size != 1 or self.inv_step * self.step_size != 1:
             raise ValueError(f"{self.symbol}: tick and step sizes must have exact inverses")
 

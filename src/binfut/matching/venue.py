@@ -497,7 +497,9 @@ class SimulatedVenue(VenueQueries, AlgoOrders):
             rows.append(
                 _PositionUpdate(
                     symbol=symbol, position_amount=spec.step_size * amt,  # spec.qty (not cached: it moves)
-                    entry_price=wire(entry), breakeven_price=wire(be), accumulated_realized=wire_e8(pos.realized),
+                    # the entry and break-even: the tick's exponent or a smaller one (a sum takes the smaller)
+                    entry_price=wire_e8(entry) if spec.plain_prices else wire(entry),
+                    breakeven_price=wire_e8(be) if spec.plain_prices else wire(be), accumulated_realized=wire_e8(pos.realized),
                     unrealized_pnl=wire_e8(upnl), margin_type="isolated" if acct.states[symbol].isolated else "cross",
                     isolated_wallet=wire(pos.isolated_wallet), position_side=pos.side,
                 )

@@ -373,6 +373,25 @@ def test_wire_spells_tiny_amounts_plainly() -> None:
     assert str(plain(D("1E+3"))) == "1000" and plain(D("5.2E-7")) == D("5.2E-7")
 
 
+def test_entry_and_break_even_prices_print_plainly_whatever_the_tick_s_exponent() -> None:
+    # Arrange: a tick of 1E+1, whose multiples str() spells with an exponent (1E+1 x 3000 = 3.000E+4)
+    spec = dataclasses.replace(default_specs()["BTCUSDT"], tick_size=D("1E+1"), min_price=D("1E+1"))
+    assert not spec.plain_prices and str(spec.price(3000)) == "3.000E+4"
+    v = SimulatedVenue(ManualClock(), random.Random(1), specs={"BTCUSDT": spec})
+    v.open_account("mm", {"USDT": D(10**6)}, unlimited=True)
+    v.open_account("alice", {"USDT": D(10_000)})
+    entries = []
+    # Act: alice buys 0.005 at 30 000 (an entry on the grid), then 0.005 at 30 010 (30 005, between two ticks)
+    for price in ("30000", "30010"):
+        v.execute("mm", NewOrder(symbol="BTCUSDT", side="SELL", type="LIMIT", quantity=D("0.005"), price=D(price), time_in_force="GTC"))
+        out = v.execute("alice", NewOrder(symbol="BTCUSDT", side="BUY", type="MARKET", quantity=D("0.005"))).outputs
+        updates = [json.loads(encode_user_event(o.event)) for o in out if isinstance(o, Envelope) and o.account_id == "alice"]
+        entries += [(p["ep"], p["bep"]) for u in updates if u["e"] == "ACCOUNT_UPDATE" for p in u["a"]["P"]]
+    # Assert: plain text, the values themselves
+    assert [ep for ep, _ in entries] == ["30000", "30005"]
+    assert all("E" not in bep and D(bep) > D(ep) for ep, bep in entries)  # the taker fee moves it up
+
+
 def test_tiny_commission_and_pnl_are_never_in_scientific_notation() -> None:
     # Arrange: fee rates so small that a normal fill pays less than 1e-6 USDT
     v = SimulatedVenue(ManualClock(), random.Random(1))
