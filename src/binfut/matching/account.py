@@ -96,7 +96,7 @@ class SymbolState:
         self.notionals: tuple[int, int, Decimal, Decimal] = (-1, -1, ZERO, ZERO)
 
 
-_SIDE_INDEX: Final = {"BOTH": 0, "LONG": 1, "SHORT": 2}
+SIDE_INDEX: Final = {"BOTH": 0, "LONG": 1, "SHORT": 2}  # SymbolState.sides
 # _MUL: compiled, a product of ints takes a slow path (both boxed, a generic multiply) unless both
 # factors are non-negative and below 2**30, however small the product.  The margin checks run on
 # order-unit sums past that bound, so they multiply by 1, or by a negative factor, only when they must.
@@ -245,7 +245,7 @@ class Account:
         pos = self.positions.get(key)
         if pos is None:
             pos = self.positions[key] = Position(spec, side)
-            self.state(spec.symbol).sides[_SIDE_INDEX[side]] = pos
+            self.state(spec.symbol).sides[SIDE_INDEX[side]] = pos
         return pos
 
     def wallet(self, asset: str = "USDT") -> Decimal:

@@ -36,7 +36,7 @@ from msgspec.structs import replace as _replace
 
 from binfut._money import E8, MONEY, div_half_even
 from binfut.enums import OrderStatus
-from binfut.matching.account import ZERO, add_order_margin, apply_fill, reject
+from binfut.matching.account import SIDE_INDEX, ZERO, add_order_margin, apply_fill, reject
 from binfut.matching.builders import avg_price, order_event, trade_lite, wire, wire_e8
 from binfut.matching.filters import to_lots, to_ticks
 from binfut.matching.lifecycle import ORDER_STEPS, Transition
@@ -316,11 +316,19 @@ class SymbolEngine:
             # an order's first event (acceptance) -- nothing filled, none of the algo-order fields.  Made
             # from a prototype of the orders of the same kind, so only the order's own fields are set:
             # msgspec finds each keyword by a scan of the 36 fields.
-            shape = (
-                order.side, order.type, order.tif, exec_type, order.status, order.reduce_only, order.orig_type,
-                order.position_side, order.stp, order.price_match, order.good_till_date, order.working_type,
-                order.close_position, order.price_protect,
-            )
+            shape: tuple[Any, ...]
+            if (
+                not order.reduce_only and order.orig_type == order.type and order.position_side == "BOTH" and order.stp == "NONE"
+                and order.price_match == "NONE" and not order.good_till_date and order.working_type == "CONTRACT_PRICE"
+                and not order.close_position and not order.price_protect
+            ):  # the usual order: the other fields have their defaults (a key of another length)
+                shape = (order.side, order.type, order.tif, exec_type, order.status)
+            else:
+                shape = (
+                    order.side, order.type, order.tif, exec_type, order.status, order.reduce_only, order.orig_type,
+                    order.position_side, order.stp, order.price_match, order.good_till_date, order.working_type,
+                    order.close_position, order.price_protect,
+                )
             proto = self._protos.get(shape)
             if proto is None:
                 if len(self._protos) >= _CACHE_MAX:
@@ -623,8 +631,8 @@ class SymbolEngine:
         else:
             m_fee = fee_model.commission(m_acct, spec, spec.unit * units, True)
         m_pos = maker.pos
-        if m_pos is None:
-            m_pos = maker.pos = m_acct.position(spec, maker.position_side)
+        if m_pos is None:  # the order's first fill: its position by side index, created on the account's first
+            m_pos = maker.pos = m_st.sides[SIDE_INDEX[maker.position_side]] or m_acct.position(spec, maker.position_side)
         m_real = apply_fill(m_acct, m_st, m_pos, m_buy, lots, ticks, price, m_fee, now)
         m_done = maker.filled == maker.qty
         if m_done:
@@ -641,7 +649,7 @@ class SymbolEngine:
             t_fee = fee_model.commission(t_acct, spec, spec.unit * units, False)
         t_pos = taker.pos
         if t_pos is None:
-            t_pos = taker.pos = t_acct.position(spec, taker.position_side)
+            t_pos = taker.pos = t_st.sides[SIDE_INDEX[taker.position_side]] or t_acct.position(spec, taker.position_side)
         t_real = apply_fill(t_acct, t_st, t_pos, taker.is_buy, lots, ticks, price, t_fee, now)
         venue.fees_collected += m_fee + t_fee
         # trade records, each with the transaction id of its income rows (SimulatedVenue.record_fill, inlined)
