@@ -111,12 +111,12 @@ class SymbolEngine:
 
     The venue attributes used are ``now`` (ms), ``out`` (the output list of the current command),
     ``active`` (engines touched in this step), ``touched`` (accounts whose ACCOUNT_UPDATE is due),
-    ``fee_model``, ``publish``, ``fees_collected``, the trade-id / transaction-id counters and the
+    ``fee_model``, ``publish``, ``fees_e8`` / ``fees_other`` (``fees_collected``), the trade-id / transaction-id counters and the
     ``on_order_closed`` hook (algo orders finishing).
     """
 
     __slots__ = (
-        "_protos", "avgs", "band", "band_last", "book", "fee_ratios", "gtd", "last_ticks", "limit_lots", "market_lots", "prev_update_id", "price_moved",
+        "_protos", "avgs", "band", "band_last", "book", "fee_e8", "fee_ratios", "gtd", "last_ticks", "limit_lots", "market_lots", "prev_update_id", "price_moved",
         "price_base", "price_list", "price_misses", "price_ticks", "prices", "qty_list", "qtys", "spec", "symbol", "trade_seq", "venue",
     )
 
@@ -151,6 +151,7 @@ class SymbolEngine:
         self.price_ticks: dict[Decimal, int] = {}
         # commission rate -> (num, den): fee in units of E8 = units x num / den (see fee)
         self.fee_ratios: dict[Decimal, tuple[int, int]] = {}
+        self.fee_e8 = 0  # the last fee() in units of E8
 
     # --- conversions ----------------------------------------------------------------------------
 
@@ -226,7 +227,7 @@ class SymbolEngine:
                 self.fee_ratios.clear()
             ratio = self.fee_ratios[rate] = (self.spec.unit * rate).scaleb(8, MONEY).as_integer_ratio()
         n = units * ratio[0]
-        q = div_half_even(n, ratio[1])
+        q = self.fee_e8 = div_half_even(n, ratio[1])
         # a negative zero as quantize leaves it; -0 and 0 share a cache entry, so a zero rate's sign is read
         if not q and (n < 0 or (not n and rate.is_signed())):
             return _NEG_ZERO_E8
@@ -628,6 +629,7 @@ class SymbolEngine:
             m_st.om = None
         if default_fees:
             m_fee = self.fee(m_acct.maker_rate, units)
+            m_fee_e8 = self.fee_e8
         else:
             m_fee = fee_model.commission(m_acct, spec, spec.unit * units, True)
         m_pos = maker.pos
@@ -645,13 +647,14 @@ class SymbolEngine:
         t_st = t_acct.states[symbol]
         if default_fees:
             t_fee = self.fee(t_acct.taker_rate, units)
+            venue.fees_e8 += m_fee_e8 + self.fee_e8  # fees_collected in integers (both sides came from fee())
         else:
             t_fee = fee_model.commission(t_acct, spec, spec.unit * units, False)
+            venue.fees_other += m_fee + t_fee
         t_pos = taker.pos
         if t_pos is None:
             t_pos = taker.pos = t_st.sides[SIDE_INDEX[taker.position_side]] or t_acct.position(spec, taker.position_side)
         t_real = apply_fill(t_acct, t_st, t_pos, taker.is_buy, lots, ticks, price, t_fee, now)
-        venue.fees_collected += m_fee + t_fee
         # trade records, each with the transaction id of its income rows (SimulatedVenue.record_fill, inlined)
         m_tran = venue.fill_tran_id(m_real, m_fee)
         t_tran = venue.fill_tran_id(t_real, t_fee)
@@ -730,7 +733,7 @@ class SymbolEngine:
         fee = venue.fee_model.commission(acct, spec, spec.unit * (ticks * lots), True)
         pos = acct.position(spec, maker.position_side)
         realized = apply_fill(acct, st, pos, maker.is_buy, lots, ticks, price, fee, now)
-        venue.fees_collected += fee
+        venue.fees_other += fee
         venue.record_fill(acct, maker, spec, tid, ticks, lots, fee, realized, True)
         done = maker.filled == maker.qty
         if done:

@@ -154,7 +154,9 @@ class SimulatedVenue(VenueQueries, AlgoOrders):
         self.index_prices: dict[str, Decimal] = {}
         self.funding_rates: dict[str, Decimal] = {}
         self.algos: dict[str, dict[int, AlgoOrder]] = {s: {} for s in self.specs}
-        self.fees_collected = ZERO
+        # commission collected: the default fee model's in units of E8 (the engine adds its integers), other models'
+        self.fees_e8 = 0
+        self.fees_other = ZERO
         self.insurance_fund = ZERO
         self.now = clock.time_ms()
         self.out: list[Output] = []
@@ -336,6 +338,11 @@ class SimulatedVenue(VenueQueries, AlgoOrders):
         return out
 
     # --- shared plumbing ----------------------------------------------------------------------
+
+    @property
+    def fees_collected(self) -> Decimal:
+        """Commission collected by the venue (exact; the integers of the default fee model as E8)."""
+        return self.fees_other + E8 * self.fees_e8
 
     def _spec(self, symbol: str) -> SymbolSpec:
         spec = self.specs.get(symbol)

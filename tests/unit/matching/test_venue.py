@@ -156,3 +156,34 @@ def test_fuzzed_commands_keep_invariants(seed: int, n: int) -> None:
     trades = sum(len(a.trades) for a in v.accounts.values())
     event("trades: none" if not trades else "trades: some")
     event("liquidations" if v.insurance_fund else "no liquidation")
+
+
+class FlatFee:
+    """A custom fee model: 0.5 USDT a fill for takers, a 0.1 USDT rebate for makers."""
+
+    def commission(self, account: Any, spec: Any, notional: D, is_maker: bool) -> D:
+        return D("-0.1") if is_maker else D("0.5")
+
+
+def test_a_custom_fee_model_charges_the_accounts_and_the_venue_counts_its_fees() -> None:
+    v = SimulatedVenue(ManualClock(), random.Random(2), fee_model=FlatFee())
+    v.open_account("mm", {"USDT": D(10**6)}, unlimited=True)
+    v.open_account("alice", {"USDT": D(10_000)})
+    for _ in range(3):  # three fills: alice takes 0.01 BTC each time
+        v.execute("mm", NewOrder(symbol="BTCUSDT", side="SELL", type="LIMIT", quantity=D("0.01"), price=D("30000"), time_in_force="GTC"))
+        v.execute("alice", NewOrder(symbol="BTCUSDT", side="BUY", type="MARKET", quantity=D("0.01")))
+    assert [t.fee for t in v.accounts["alice"].trades] == [D("0.5")] * 3
+    assert [t.fee for t in v.accounts["mm"].trades] == [D("-0.1")] * 3
+    assert v.accounts["alice"].balances["USDT"] == D(10_000) - D("1.5")
+    assert v.fees_collected == D("1.2")  # 3 x (0.5 - 0.1)
+
+
+def test_the_default_fee_model_s_fees_are_counted_exactly() -> None:
+    v = SimulatedVenue(ManualClock(), random.Random(2))
+    v.open_account("mm", {"USDT": D(10**6)}, unlimited=True)
+    v.open_account("alice", {"USDT": D(10_000)})
+    v.execute("mm", NewOrder(symbol="BTCUSDT", side="SELL", type="LIMIT", quantity=D("0.005"), price=D("30000.1"), time_in_force="GTC"))
+    v.execute("alice", NewOrder(symbol="BTCUSDT", side="BUY", type="MARKET", quantity=D("0.005")))
+    # notional 150.0005: taker 0.05 % = 0.075000250, maker 0.02 % = 0.030000100
+    assert [t.fee for a in ("alice", "mm") for t in v.accounts[a].trades] == [D("0.07500025"), D("0.03000010")]
+    assert v.fees_collected == D("0.10500035")
