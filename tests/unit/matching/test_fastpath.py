@@ -58,6 +58,7 @@ from binfut.matching.builders import avg_price, plain, wire, wire_e8
 from binfut.matching.instruments import ENTRY_SUB, SymbolSpec
 from binfut.matching.orderbook import Order, add_price, drop_price
 from binfut.protocol.userevents import OrderTradeUpdate, decode_user_event, encode_user_event
+from helpers.venues import alice_buys, mm_and_alice
 
 SYMBOLS = ("BTCUSDT", "ETHUSDT")
 MID = {"BTCUSDT": 30_000, "ETHUSDT": 2_000}
@@ -377,14 +378,11 @@ def test_entry_and_break_even_prices_print_plainly_whatever_the_tick_s_exponent(
     # Arrange: a tick of 1E+1, whose multiples str() spells with an exponent (1E+1 x 3000 = 3.000E+4)
     spec = dataclasses.replace(default_specs()["BTCUSDT"], tick_size=D("1E+1"), min_price=D("1E+1"))
     assert not spec.plain_prices and str(spec.price(3000)) == "3.000E+4"
-    v = SimulatedVenue(ManualClock(), random.Random(1), specs={"BTCUSDT": spec})
-    v.open_account("mm", {"USDT": D(10**6)}, unlimited=True)
-    v.open_account("alice", {"USDT": D(10_000)})
+    v = mm_and_alice(specs={"BTCUSDT": spec})
     entries = []
     # Act: alice buys 0.005 at 30 000 (an entry on the grid), then 0.005 at 30 010 (30 005, between two ticks)
     for price in ("30000", "30010"):
-        v.execute("mm", NewOrder(symbol="BTCUSDT", side="SELL", type="LIMIT", quantity=D("0.005"), price=D(price), time_in_force="GTC"))
-        out = v.execute("alice", NewOrder(symbol="BTCUSDT", side="BUY", type="MARKET", quantity=D("0.005"))).outputs
+        out = alice_buys(v, "0.005", price)
         updates = [json.loads(encode_user_event(o.event)) for o in out if isinstance(o, Envelope) and o.account_id == "alice"]
         entries += [(p["ep"], p["bep"]) for u in updates if u["e"] == "ACCOUNT_UPDATE" for p in u["a"]["P"]]
     # Assert: plain text, the values themselves
@@ -453,11 +451,8 @@ def test_fill_income_rows_are_made_from_the_trades_in_transaction_order(seed: in
 
 def test_external_trade_survives_levels_removed_by_the_reduce_only_sweep() -> None:
     # Arrange: alice long 0.01 with two reduce-only asks on two levels; a real trade lifts both levels
-    v = SimulatedVenue(ManualClock(), random.Random(1))
-    v.open_account("mm", {"USDT": D(10**6)}, unlimited=True)
-    v.open_account("alice", {"USDT": D(10_000)})
-    v.execute("mm", NewOrder(symbol="BTCUSDT", side="SELL", type="LIMIT", quantity=D("0.01"), price=D("30000"), time_in_force="GTC"))
-    v.execute("alice", NewOrder(symbol="BTCUSDT", side="BUY", type="MARKET", quantity=D("0.01")))
+    v = mm_and_alice()
+    alice_buys(v, "0.01", "30000")
     for price in ("30010", "30020"):
         v.execute("alice", NewOrder(symbol="BTCUSDT", side="SELL", type="LIMIT", quantity=D("0.01"), price=D(price),
                                     time_in_force="GTC", reduce_only=True))

@@ -21,6 +21,7 @@ from binfut.matching import (
     PublicTrade,
     SimulatedVenue,
 )
+from helpers.venues import alice_buys, mm_and_alice
 
 
 def test_book_deltas_chain_and_match_the_snapshot(venue: SimulatedVenue, h: Any) -> None:
@@ -166,12 +167,9 @@ class FlatFee:
 
 
 def test_a_custom_fee_model_charges_the_accounts_and_the_venue_counts_its_fees() -> None:
-    v = SimulatedVenue(ManualClock(), random.Random(2), fee_model=FlatFee())
-    v.open_account("mm", {"USDT": D(10**6)}, unlimited=True)
-    v.open_account("alice", {"USDT": D(10_000)})
+    v = mm_and_alice(2, fee_model=FlatFee())
     for _ in range(3):  # three fills: alice takes 0.01 BTC each time
-        v.execute("mm", NewOrder(symbol="BTCUSDT", side="SELL", type="LIMIT", quantity=D("0.01"), price=D("30000"), time_in_force="GTC"))
-        v.execute("alice", NewOrder(symbol="BTCUSDT", side="BUY", type="MARKET", quantity=D("0.01")))
+        alice_buys(v, "0.01", "30000")
     assert [t.fee for t in v.accounts["alice"].trades] == [D("0.5")] * 3
     assert [t.fee for t in v.accounts["mm"].trades] == [D("-0.1")] * 3
     assert v.accounts["alice"].balances["USDT"] == D(10_000) - D("1.5")
@@ -179,11 +177,8 @@ def test_a_custom_fee_model_charges_the_accounts_and_the_venue_counts_its_fees()
 
 
 def test_the_default_fee_model_s_fees_are_counted_exactly() -> None:
-    v = SimulatedVenue(ManualClock(), random.Random(2))
-    v.open_account("mm", {"USDT": D(10**6)}, unlimited=True)
-    v.open_account("alice", {"USDT": D(10_000)})
-    v.execute("mm", NewOrder(symbol="BTCUSDT", side="SELL", type="LIMIT", quantity=D("0.005"), price=D("30000.1"), time_in_force="GTC"))
-    v.execute("alice", NewOrder(symbol="BTCUSDT", side="BUY", type="MARKET", quantity=D("0.005")))
+    v = mm_and_alice(2)
+    alice_buys(v, "0.005", "30000.1")
     # notional 150.0005: taker 0.05 % = 0.075000250, maker 0.02 % = 0.030000100
     assert [t.fee for a in ("alice", "mm") for t in v.accounts[a].trades] == [D("0.07500025"), D("0.03000010")]
     assert v.fees_collected == D("0.10500035")
