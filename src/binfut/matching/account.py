@@ -636,6 +636,8 @@ def apply_fill(
     reduce the position.
     """
     amt = pos.amount
+    if ticks < 0 and not (amt and (amt > 0) != is_buy and lots <= (amt if amt > 0 else -amt)):
+        raise ValueError("a fill off the tick grid may only reduce the position")
     spec = pos.spec
     realized = ZERO
     opened = lots
@@ -645,8 +647,6 @@ def apply_fill(
         opened = lots - closing
         if ticks >= 0:
             realized = E8 * realized_e8(spec, pos, ticks, closing)
-        elif opened:
-            raise ValueError("a fill off the tick grid may only reduce the position")
         else:  # the liquidation price: (price - entry) x size, quantized
             entry = pos.entry
             diff = price - entry if amt > 0 else entry - price
@@ -663,8 +663,6 @@ def apply_fill(
                 pos.isolated_wallet = ZERO
         pos.amount = new
     else:
-        if ticks < 0:
-            raise ValueError("a fill off the tick grid may only reduce the position")
         new = amt + (lots if is_buy else -lots)
         if amt:
             # (entry x |amt| + ticks x lots) / |new|: whole ticks first, then the remainder in sub-ticks

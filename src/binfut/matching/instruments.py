@@ -168,7 +168,7 @@ class SymbolSpec:
         """Decimal price of ``ticks + frac / ENTRY_SUB`` ticks (a position's entry): the tick's own
         spelling on the grid, else as many decimal places as the fraction needs."""
         if not frac:
-            return self.tick_size * ticks
+            return self.price(ticks)
         places = ENTRY_DIGITS
         while not frac % 10:
             frac //= 10
